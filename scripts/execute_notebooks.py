@@ -1,0 +1,59 @@
+"""Re-execute the course's notebooks in place, each in a fresh kernel.
+
+    python scripts/execute_notebooks.py              # every notebook in book/
+    python scripts/execute_notebooks.py book/01-vanilla-rnn-limits.ipynb
+
+Committed outputs are always what the code produces: run this after any
+change to a chapter or to lstm_lib, then commit. nbval (in the test command)
+re-executes every notebook and fails if an output differs.
+
+Widget state is not stored: live widgets need a kernel, and the website
+shows each explorer's kernel-free view instead.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+def execute(path: Path, timeout: int = 600) -> float:
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}},
+                            record_timing=False)
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)
+    return seconds
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="notebooks to execute (default: every one in book/)")
+    args = parser.parse_args(argv)
+    paths = args.notebooks or sorted((ROOT / "book").glob("*.ipynb"))
+    total = 0.0
+    for path in paths:
+        seconds = execute(path.resolve())
+        total += seconds
+        print(f"{seconds:7.1f} s  {path}")
+    print(f"{total:7.1f} s  total for {len(paths)} notebook(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+import matplotlib
+import pytest
+
+from lstm_lib import plotting
+
+
+def test_palette_and_styles_differ_beyond_colour():
+    styles = [plotting.style(k) for k in range(4)]
+    assert len({s["color"] for s in styles}) == 4
+    assert len({str(s["linestyle"]) for s in styles}) == 4
+    assert len({s["marker"] for s in styles}) == 4
+
+
+def test_use_style_sets_a_white_background():
+    plotting.use_style()
+    assert matplotlib.rcParams["figure.facecolor"] == "white"
+    assert matplotlib.rcParams["savefig.facecolor"] == "white"
+
+
+def test_source_markdown_is_the_real_source():
+    md = plotting.source_markdown(plotting.style)
+    assert "lstm_lib/plotting.py" in md
+    assert "def style(k: int) -> dict:" in md
+    assert md.count("```") == 2
+
+
+def test_source_markdown_needs_source():
+    with pytest.raises(TypeError):
+        plotting.source_markdown(42)

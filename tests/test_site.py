@@ -101,7 +101,8 @@ class PageLog:
 
 
 def _open(browser, site, name):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    # a fresh context per page: an empty cache, so the transfer size is the full page
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     log = PageLog(page, site)
     page.goto(f"{site}/{name}", wait_until="load")
     # wait for MathJax to finish typesetting (bundled locally, see _config.yml)
@@ -175,12 +176,14 @@ def test_page(browser, site, name):
         from axe_playwright_python.sync_playwright import Axe
 
         result = Axe().run(page)
-        serious = [(v["id"], v["impact"], len(v["nodes"])) for v in result.response["violations"]
-                   if v["impact"] in ("serious", "critical")]
+        serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"][:3]])
+                   for v in result.response["violations"] if v["impact"] in ("serious", "critical")]
         assert serious == [], f"axe violations on {name}: {serious}"
-        SIZES[name] = log.bytes
+        SIZES[name] = page.evaluate("""performance.getEntriesByType('navigation')
+            .concat(performance.getEntriesByType('resource'))
+            .reduce((a, e) => a + (e.transferSize || e.encodedBodySize || 0), 0)""")
     finally:
-        page.close()
+        page.context.close()
 
 
 def test_internal_links_and_anchors_resolve(site):

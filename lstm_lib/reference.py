@@ -1,0 +1,529 @@
+"""The numpy reference: a vanilla tanh RNN and an LSTM, forward and backward.
+
+This is the code the chapters teach with (Chapters 1-4). It is written to be
+read beside the equations of the notation page, not to be fast: one loop over
+time, one line per equation, every intermediate kept.
+
+Layout (time-major and batched, rows are examples, as in PyTorch)::
+
+    x      (T, B, d)     inputs x_1 ... x_T
+    h0, c0 (B, n)        initial states h_0, c_0 (zeros when omitted)
+    h, c   (T, B, n)     h[t] is h_{t+1} in the 1-based notation of the book
+
+The reference always wants a batch axis. One sequence of shape (T, d) is
+passed as ``x[:, None, :]`` (B = 1) with states of shape (1, n); an unbatched
+input raises a ValueError that says so, rather than guessing.
+
+Parameters are plain dicts with the notation's names::
+
+    RNN:  W_xh (n, d), W_hh (n, n), b_h (n,)
+    LSTM: W_xi, W_hi, b_i, W_xf, W_hf, b_f, W_xc, W_hc, b_c, W_xo, W_ho, b_o
+          W_x* (n, d), W_h* (n, n), b_* (n,)      (c is the candidate c_tilde;
+                                                   PyTorch calls it g)
+
+Vanilla RNN::
+
+    a_t = W_xh x_t + W_hh h_{t-1} + b_h        (pre-activation)
+    h_t = tanh(a_t)
+
+LSTM (sigma is the logistic sigmoid, * the element-wise product)::
+
+    f_t       = sigma(W_xf x_t + W_hf h_{t-1} + b_f)    forget gate (near 1 = keep)
+    i_t       = sigma(W_xi x_t + W_hi h_{t-1} + b_i)    input gate
+    c_tilde_t = tanh (W_xc x_t + W_hc h_{t-1} + b_c)    candidate
+    o_t       = sigma(W_xo x_t + W_ho h_{t-1} + b_o)    output gate
+    c_t       = f_t * c_{t-1} + i_t * c_tilde_t         the additive update
+    h_t       = o_t * tanh(c_t)
+
+In batch form every ``W v`` above is ``V @ W.T`` with V of shape (B, ·).
+
+Arrays are numpy; float64 is the intended dtype. float32 is accepted and
+kept: the results have the dtype numpy's promotion gives for the inputs
+(all float32 in, float32 out). Every input is validated with
+:mod:`lstm_lib.checks`; nothing is broadcast silently.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .checks import (check_array, check_finite, check_floating, check_in_range,
+                     check_ndim, check_positive_int, check_shape)
+
+RNN_PARAM_NAMES = ("W_xh", "W_hh", "b_h")
+"""The RNN's parameter names, in the order they are drawn by ``init_rnn_params``."""
+
+LSTM_GATES = ("i", "f", "c", "o")
+"""The LSTM's gate letters, in PyTorch's fused order (i, f, g, o); ``c`` is the candidate."""
+
+LSTM_PARAM_NAMES = tuple(name for g in LSTM_GATES
+                         for name in (f"W_x{g}", f"W_h{g}", f"b_{g}"))
+"""W_xi, W_hi, b_i, W_xf, W_hf, b_f, W_xc, W_hc, b_c, W_xo, W_ho, b_o."""
+
+_SEQ_LAYOUT = ("(T, B, d): time-major and batched; for one sequence of shape "
+               "(T, d) pass x[:, None, :]")
+
+
+# ----------------------------------------------------------------------------
+# small pieces
+# ----------------------------------------------------------------------------
+
+def sigmoid(z):
+    """The logistic sigmoid sigma(z) = 1 / (1 + exp(-z)), numerically stable.
+
+    Never calls ``exp`` on a large positive number: for z >= 0 it uses
+    1 / (1 + e^{-z}), for z < 0 the equal form e^{z} / (1 + e^{z}). Keeps the
+    dtype of a floating input (float32 stays float32).
+    """
+    z = np.asarray(z)
+    if not np.issubdtype(z.dtype, np.floating):
+        z = z.astype(np.float64)
+    e = np.exp(-np.abs(z))              # in (0, 1]: never overflows
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype)
+
+
+def rnn_param_shapes(input_size: int, hidden_size: int) -> dict:
+    """Expected shapes of the RNN parameters: W_xh (n, d), W_hh (n, n), b_h (n,)."""
+    d, n = input_size, hidden_size
+    return {"W_xh": (n, d), "W_hh": (n, n), "b_h": (n,)}
+
+
+def lstm_param_shapes(input_size: int, hidden_size: int) -> dict:
+    """Expected shapes of the 12 LSTM parameters: W_x* (n, d), W_h* (n, n), b_* (n,)."""
+    d, n = input_size, hidden_size
+    shapes = {}
+    for g in LSTM_GATES:
+        shapes[f"W_x{g}"] = (n, d)
+        shapes[f"W_h{g}"] = (n, n)
+        shapes[f"b_{g}"] = (n,)
+    return shapes
+
+
+def _axis_names(key: str) -> tuple:
+    """Axis labels for error messages: W_x* (n, d), W_h* (n, n), b_* (n,)."""
+    if key.startswith("W_x"):
+        return ("n", "d")
+    if key.startswith("W_h"):
+        return ("n", "n")
+    return ("n",)
+
+
+def _check_numpy(x, name: str):
+    """Reject torch tensors and other non-arrays with a message that says what to do."""
+    if not isinstance(x, np.ndarray):
+        hint = " (convert with .detach().numpy())" if type(x).__name__ == "Tensor" else ""
+        raise TypeError(f"{name}: expected a numpy array{hint}, got {type(x).__name__}")
+    return x
+
+
+def _check_params(params, names, kind: str, first: str):
+    """Validate a parameter dict and return (input_size d, hidden_size n).
+
+    ``first`` is the input weight whose shape (n, d) defines the sizes; every
+    other parameter must then have exactly its expected shape.
+    """
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params: expected a dict of {kind} parameters "
+                        f"{', '.join(names)}, got {type(params).__name__}")
+    missing = [k for k in names if k not in params]
+    extra = sorted(str(k) for k in params if k not in names)
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {missing}")
+        if extra:
+            parts.append(f"unexpected {extra}")
+        raise ValueError(f"params: {' and '.join(parts)}; an {kind} needs exactly "
+                         f"{', '.join(names)}")
+    W = _check_numpy(params[first], f"params['{first}']")
+    check_floating(W, f"params['{first}']")
+    check_ndim(W, f"params['{first}']", (2,), "(hidden_size n, input_size d)")
+    n, d = W.shape
+    if n == 0 or d == 0:
+        raise ValueError(f"params['{first}']: expected shape (n, d) with n >= 1 and "
+                         f"d >= 1, got {W.shape}")
+    shapes = (rnn_param_shapes if kind == "RNN" else lstm_param_shapes)(d, n)
+    for key in names:
+        p = _check_numpy(params[key], f"params['{key}']")
+        check_array(p, f"params['{key}']", shapes[key], _axis_names(key))
+    return d, n
+
+
+def check_rnn_params(params) -> tuple:
+    """Validate an RNN parameter dict; return ``(input_size, hidden_size)``.
+
+    Raises TypeError for a non-dict or a non-floating array, ValueError for
+    missing or unexpected keys, a wrong shape, or a NaN/inf entry.
+    """
+    return _check_params(params, RNN_PARAM_NAMES, "RNN", "W_xh")
+
+
+def check_lstm_params(params) -> tuple:
+    """Validate an LSTM parameter dict; return ``(input_size, hidden_size)``."""
+    return _check_params(params, LSTM_PARAM_NAMES, "LSTM", "W_xi")
+
+
+def _check_sequence(x, d: int):
+    """Validate x: numpy, floating, (T, B, d) with T, B >= 1, finite. Returns (T, B)."""
+    _check_numpy(x, "x")
+    check_floating(x, "x")
+    check_ndim(x, "x", (3,), _SEQ_LAYOUT)
+    check_shape(x, "x", (None, None, d), ("T", "B", "d"))
+    T, B, _ = x.shape
+    if T == 0 or B == 0:
+        raise ValueError(f"x: expected at least one time step and one example "
+                         f"(T >= 1, B >= 1), got shape {x.shape}")
+    check_finite(x, "x")
+    return T, B
+
+
+def _check_state(s, name: str, B: int, n: int, dtype):
+    """An initial state: zeros of shape (B, n) when None, else validated."""
+    if s is None:
+        return np.zeros((B, n), dtype=dtype)
+    _check_numpy(s, name)
+    return check_array(s, name, (B, n), ("B", "n"))
+
+
+def _dtype(*arrays):
+    return np.result_type(*[a for a in arrays if a is not None])
+
+
+# ----------------------------------------------------------------------------
+# initialisation
+# ----------------------------------------------------------------------------
+
+def init_rnn_params(input_size: int, hidden_size: int, seed: int = 0, scale=None) -> dict:
+    """Random RNN parameters drawn like PyTorch: every entry from U(-k, k).
+
+    ``k = 1/sqrt(n)`` (n = hidden_size) unless ``scale`` is given, in which case
+    ``k = scale``. PyTorch keeps two bias vectors; the reference keeps one,
+    ``b_h``, drawn like one of them. Seeded: the same arguments give the same
+    arrays (float64), drawn in the order W_xh, W_hh, b_h.
+    """
+    d = check_positive_int(input_size, "input_size")
+    n = check_positive_int(hidden_size, "hidden_size")
+    k = 1.0 / np.sqrt(n) if scale is None else check_in_range(scale, "scale", low=0.0)
+    rng = np.random.default_rng(seed)
+    shapes = rnn_param_shapes(d, n)
+    return {name: rng.uniform(-k, k, size=shapes[name]) for name in RNN_PARAM_NAMES}
+
+
+def init_lstm_params(input_size: int, hidden_size: int, seed: int = 0,
+                     forget_bias=None) -> dict:
+    """Random LSTM parameters drawn like PyTorch: every entry from U(-1/sqrt(n), 1/sqrt(n)).
+
+    With ``forget_bias`` set, ``b_f`` is that constant in every coordinate, so
+    f_t starts near sigma(forget_bias) (spread by the random weights). Every
+    other parameter is the same array as without ``forget_bias`` (b_f is drawn
+    and then overwritten, so the random stream does not shift). Seeded;
+    float64; drawn in the order of ``LSTM_PARAM_NAMES``.
+    """
+    d = check_positive_int(input_size, "input_size")
+    n = check_positive_int(hidden_size, "hidden_size")
+    if forget_bias is not None:
+        check_in_range(forget_bias, "forget_bias")
+    k = 1.0 / np.sqrt(n)
+    rng = np.random.default_rng(seed)
+    shapes = lstm_param_shapes(d, n)
+    params = {name: rng.uniform(-k, k, size=shapes[name]) for name in LSTM_PARAM_NAMES}
+    if forget_bias is not None:
+        params["b_f"] = np.full(n, float(forget_bias))
+    return params
+
+
+# ----------------------------------------------------------------------------
+# vanilla RNN
+# ----------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class RNNTrace:
+    """Everything the RNN forward pass computed, kept for BPTT and for plots.
+
+    x (T, B, d) inputs; h0 (B, n) initial state; a (T, B, n) pre-activations
+    a_t = W_xh x_t + W_hh h_{t-1} + b_h; h (T, B, n) hidden states h_t = tanh(a_t).
+    Index t of ``a`` and ``h`` is step t+1 of the book's 1-based notation.
+    """
+    x: np.ndarray
+    h0: np.ndarray
+    a: np.ndarray
+    h: np.ndarray
+
+    def h_prev(self, t: int) -> np.ndarray:
+        """The state step t read: h0 when t == 0, else h[t-1]. Shape (B, n)."""
+        return self.h0 if t == 0 else self.h[t - 1]
+
+
+def rnn_step(params, x_t, h_prev) -> dict:
+    """One RNN step: a_t = W_xh x_t + W_hh h_{t-1} + b_h, h_t = tanh(a_t).
+
+    x_t (B, d), h_prev (B, n). Returns ``{"a": a_t, "h": h_t}``, each (B, n).
+    """
+    d, n = check_rnn_params(params)
+    _check_numpy(x_t, "x_t")
+    check_floating(x_t, "x_t")
+    check_ndim(x_t, "x_t", (2,), "(B, d): one time step of a batch")
+    check_array(x_t, "x_t", (None, d), ("B", "d"))
+    _check_numpy(h_prev, "h_prev")
+    check_array(h_prev, "h_prev", (x_t.shape[0], n), ("B", "n"))
+    a = x_t @ params["W_xh"].T + h_prev @ params["W_hh"].T + params["b_h"]
+    return {"a": a, "h": np.tanh(a)}
+
+
+def rnn_forward(params, x, h0=None) -> RNNTrace:
+    """Run the tanh RNN over a whole sequence and keep every intermediate.
+
+    x (T, B, d); h0 (B, n), zeros if None. For t = 1..T::
+
+        a_t = W_xh x_t + W_hh h_{t-1} + b_h
+        h_t = tanh(a_t)
+
+    Returns an :class:`RNNTrace` with a and h of shape (T, B, n).
+    """
+    d, n = check_rnn_params(params)
+    T, B = _check_sequence(x, d)
+    dtype = _dtype(x, h0, *params.values())
+    h0 = _check_state(h0, "h0", B, n, dtype)
+    h_prev = h0
+    W_xh, W_hh, b_h = params["W_xh"], params["W_hh"], params["b_h"]
+    a = np.empty((T, B, n), dtype=dtype)
+    h = np.empty((T, B, n), dtype=dtype)
+    for t in range(T):
+        a[t] = x[t] @ W_xh.T + h_prev @ W_hh.T + b_h
+        h[t] = np.tanh(a[t])
+        h_prev = h[t]
+    return RNNTrace(x=x, h0=h0, a=a, h=h)
+
+
+def _check_trace(trace, cls, params_check, params, fields):
+    if not isinstance(trace, cls):
+        raise TypeError(f"trace: expected a {cls.__name__} from the forward pass, "
+                        f"got {type(trace).__name__}")
+    d, n = params_check(params)
+    _check_numpy(trace.x, "trace.x")
+    check_ndim(trace.x, "trace.x", (3,), "(T, B, d)")
+    check_shape(trace.x, "trace.x", (None, None, d), ("T", "B", "d"))
+    T, B, _ = trace.x.shape
+    for name in fields:
+        value = getattr(trace, name)
+        _check_numpy(value, f"trace.{name}")
+        if name in ("h0", "c0"):
+            check_shape(value, f"trace.{name}", (B, n), ("B", "n"))
+        else:
+            check_shape(value, f"trace.{name}", (T, B, n), ("T", "B", "n"))
+    return T, B, d, n
+
+
+def _check_upstream(dh, dh_T, dc_T, T, B, n, has_c: bool):
+    if dh is None and dh_T is None and dc_T is None:
+        wanted = "dh (T, B, n), dh_T (B, n)" + (" or dc_T (B, n)" if has_c else "")
+        raise ValueError(f"no upstream gradient: give at least one of {wanted}; "
+                         "with none every gradient is zero")
+    if dh is not None:
+        _check_numpy(dh, "dh")
+        check_array(dh, "dh", (T, B, n), ("T", "B", "n"))
+    if dh_T is not None:
+        _check_numpy(dh_T, "dh_T")
+        check_array(dh_T, "dh_T", (B, n), ("B", "n"))
+    if dc_T is not None:
+        _check_numpy(dc_T, "dc_T")
+        check_array(dc_T, "dc_T", (B, n), ("B", "n"))
+
+
+def rnn_backward(params, trace: RNNTrace, dh=None, dh_T=None) -> dict:
+    """Backpropagation through time for the tanh RNN, written out by hand.
+
+    The loss L is given through its upstream gradients: ``dh`` (T, B, n) holds
+    dL/dh_t reaching each h_t directly (from an output layer, say), and
+    ``dh_T`` (B, n) an extra gradient on the final state h_T. Either may be
+    None (zero), not both. Walking back from t = T to 1, with delta the total
+    gradient on h_t (direct part plus what flows back from step t+1)::
+
+        delta_t    = dh_t + W_hh^T g_{t+1}            (at t = T: dh_T + the final-state dh_T)
+        g_t        = delta_t * (1 - h_t^2)            dL/da_t, since tanh' = 1 - tanh^2
+        dL/dW_xh  += g_t x_t^T      dL/dW_hh += g_t h_{t-1}^T      dL/db_h += g_t
+        dL/dx_t    = W_xh^T g_t
+
+    and dL/dh_0 = W_hh^T g_1. Gradients are summed over the batch.
+
+    Returns a dict with keys W_xh, W_hh, b_h (shapes of the parameters),
+    h0 (B, n) and x (T, B, d).
+    """
+    T, B, d, n = _check_trace(trace, RNNTrace, check_rnn_params, params,
+                              ("h0", "a", "h"))
+    _check_upstream(dh, dh_T, None, T, B, n, has_c=False)
+    W_xh, W_hh = params["W_xh"], params["W_hh"]
+    dtype = _dtype(trace.h, trace.x, dh, dh_T, *params.values())
+    grads = {name: np.zeros_like(params[name], dtype=dtype) for name in RNN_PARAM_NAMES}
+    dx = np.zeros(trace.x.shape, dtype=dtype)
+    # gradient arriving at h_t from step t+1; at the last step, from dh_T
+    dh_next = np.zeros((B, n), dtype=dtype) if dh_T is None else dh_T.astype(dtype)
+    for t in reversed(range(T)):
+        delta = dh_next if dh is None else dh[t] + dh_next   # dL/dh_t, total
+        g = delta * (1.0 - trace.h[t] ** 2)                  # dL/da_t
+        grads["W_xh"] += g.T @ trace.x[t]
+        grads["W_hh"] += g.T @ trace.h_prev(t)
+        grads["b_h"] += g.sum(axis=0)
+        dx[t] = g @ W_xh
+        dh_next = g @ W_hh                                   # dL/dh_{t-1} via step t
+    grads["h0"] = dh_next
+    grads["x"] = dx
+    return grads
+
+
+# ----------------------------------------------------------------------------
+# LSTM
+# ----------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class LSTMTrace:
+    """Everything the LSTM forward pass computed, kept for BPTT and for plots.
+
+    x (T, B, d) inputs; h0, c0 (B, n) initial states; and, each (T, B, n):
+    the gates f, i, o, the candidate c_tilde, the cell state c and the hidden
+    state h. Index t is step t+1 of the book's 1-based notation.
+    """
+    x: np.ndarray
+    h0: np.ndarray
+    c0: np.ndarray
+    f: np.ndarray
+    i: np.ndarray
+    c_tilde: np.ndarray
+    o: np.ndarray
+    c: np.ndarray
+    h: np.ndarray
+
+    def h_prev(self, t: int) -> np.ndarray:
+        """The hidden state step t read: h0 when t == 0, else h[t-1]. Shape (B, n)."""
+        return self.h0 if t == 0 else self.h[t - 1]
+
+    def c_prev(self, t: int) -> np.ndarray:
+        """The cell state step t carried in: c0 when t == 0, else c[t-1]. Shape (B, n)."""
+        return self.c0 if t == 0 else self.c[t - 1]
+
+
+def _lstm_step(params, x_t, h_prev, c_prev) -> dict:
+    """One LSTM step without input checks (the equations, line by line)."""
+    p = params
+
+    def pre(g):   # W_xg x_t + W_hg h_{t-1} + b_g, batch form
+        return x_t @ p[f"W_x{g}"].T + h_prev @ p[f"W_h{g}"].T + p[f"b_{g}"]
+
+    f = sigmoid(pre("f"))                  # forget gate: near 1 keeps c_{t-1}
+    i = sigmoid(pre("i"))                  # input gate: how much candidate to write
+    c_tilde = np.tanh(pre("c"))            # candidate (PyTorch's g)
+    o = sigmoid(pre("o"))                  # output gate
+    c = f * c_prev + i * c_tilde           # the additive update of the cell state
+    h = o * np.tanh(c)
+    return {"f": f, "i": i, "c_tilde": c_tilde, "o": o, "c": c, "h": h}
+
+
+def lstm_step(params, x_t, h_prev, c_prev) -> dict:
+    """One LSTM step on a batch::
+
+        f_t       = sigma(W_xf x_t + W_hf h_{t-1} + b_f)
+        i_t       = sigma(W_xi x_t + W_hi h_{t-1} + b_i)
+        c_tilde_t = tanh (W_xc x_t + W_hc h_{t-1} + b_c)
+        o_t       = sigma(W_xo x_t + W_ho h_{t-1} + b_o)
+        c_t       = f_t * c_{t-1} + i_t * c_tilde_t
+        h_t       = o_t * tanh(c_t)
+
+    x_t (B, d), h_prev and c_prev (B, n). Returns a dict with keys
+    f, i, c_tilde, o, c, h, each (B, n).
+    """
+    d, n = check_lstm_params(params)
+    _check_numpy(x_t, "x_t")
+    check_floating(x_t, "x_t")
+    check_ndim(x_t, "x_t", (2,), "(B, d): one time step of a batch")
+    check_array(x_t, "x_t", (None, d), ("B", "d"))
+    B = x_t.shape[0]
+    for name, s in (("h_prev", h_prev), ("c_prev", c_prev)):
+        _check_numpy(s, name)
+        check_array(s, name, (B, n), ("B", "n"))
+    return _lstm_step(params, x_t, h_prev, c_prev)
+
+
+def lstm_forward(params, x, h0=None, c0=None) -> LSTMTrace:
+    """Run the LSTM over a whole sequence and keep every intermediate.
+
+    x (T, B, d); h0, c0 (B, n), zeros if None. Applies :func:`lstm_step`'s
+    equations for t = 1..T and returns an :class:`LSTMTrace` with f, i,
+    c_tilde, o, c, h, each of shape (T, B, n).
+    """
+    d, n = check_lstm_params(params)
+    T, B = _check_sequence(x, d)
+    dtype = _dtype(x, h0, c0, *params.values())
+    h0 = _check_state(h0, "h0", B, n, dtype)
+    c0 = _check_state(c0, "c0", B, n, dtype)
+    out = {k: np.empty((T, B, n), dtype=dtype)
+           for k in ("f", "i", "c_tilde", "o", "c", "h")}
+    h_prev, c_prev = h0, c0
+    for t in range(T):
+        step = _lstm_step(params, x[t], h_prev, c_prev)
+        for k, v in step.items():
+            out[k][t] = v
+        h_prev, c_prev = out["h"][t], out["c"][t]
+    return LSTMTrace(x=x, h0=h0, c0=c0, **out)
+
+
+def lstm_backward(params, trace: LSTMTrace, dh=None, dh_T=None, dc_T=None) -> dict:
+    """Backpropagation through time for the LSTM, written out by hand.
+
+    Upstream gradients: ``dh`` (T, B, n) is dL/dh_t reaching each h_t directly;
+    ``dh_T`` and ``dc_T`` (B, n) are extra gradients on the final states h_T
+    and c_T. Any of them may be None (zero), not all three.
+
+    Walking back from t = T to 1, with delta_h and delta_c the total gradients
+    on h_t and c_t (direct part plus what flows back from step t+1)::
+
+        delta_c  += delta_h * o_t * (1 - tanh^2 c_t)      through h_t = o_t * tanh(c_t)
+        do        = delta_h * tanh c_t
+        df        = delta_c * c_{t-1}      di = delta_c * c_tilde_t
+        dc_tilde  = delta_c * i_t
+        dz_f = df * f (1 - f)   dz_i = di * i (1 - i)   dz_o = do * o (1 - o)
+        dz_c = dc_tilde * (1 - c_tilde^2)                 (gate pre-activations)
+        dL/dW_xg += dz_g^T x_t    dL/dW_hg += dz_g^T h_{t-1}    dL/db_g += dz_g
+        dL/dx_t   = sum_g W_xg^T dz_g
+        delta_h(t-1) = dh_{t-1} + sum_g W_hg^T dz_g     (through the four gates)
+        delta_c(t-1) = delta_c * f_t                    (the carry line: exactly diag(f_t))
+
+    Returns a dict with the 12 parameter gradients (keys of LSTM_PARAM_NAMES,
+    summed over the batch), h0 and c0 (B, n), and x (T, B, d).
+    """
+    T, B, d, n = _check_trace(trace, LSTMTrace, check_lstm_params, params,
+                              ("h0", "c0", "f", "i", "c_tilde", "o", "c", "h"))
+    _check_upstream(dh, dh_T, dc_T, T, B, n, has_c=True)
+    dtype = _dtype(trace.h, trace.x, dh, dh_T, dc_T, *params.values())
+    grads = {name: np.zeros_like(params[name], dtype=dtype) for name in LSTM_PARAM_NAMES}
+    dx = np.zeros(trace.x.shape, dtype=dtype)
+    dh_next = np.zeros((B, n), dtype=dtype) if dh_T is None else dh_T.astype(dtype)
+    dc_next = np.zeros((B, n), dtype=dtype) if dc_T is None else dc_T.astype(dtype)
+    for t in reversed(range(T)):
+        f, i, c_tilde, o = trace.f[t], trace.i[t], trace.c_tilde[t], trace.o[t]
+        c_prev, h_prev, x_t = trace.c_prev(t), trace.h_prev(t), trace.x[t]
+        tanh_c = np.tanh(trace.c[t])
+
+        delta_h = dh_next if dh is None else dh[t] + dh_next      # dL/dh_t, total
+        delta_c = dc_next + delta_h * o * (1.0 - tanh_c ** 2)     # dL/dc_t, total
+
+        dz = {                                                    # dL/d(pre-activation)
+            "f": delta_c * c_prev * f * (1.0 - f),
+            "i": delta_c * c_tilde * i * (1.0 - i),
+            "c": delta_c * i * (1.0 - c_tilde ** 2),
+            "o": delta_h * tanh_c * o * (1.0 - o),
+        }
+        dh_prev = np.zeros((B, n), dtype=dtype)
+        for g in LSTM_GATES:
+            grads[f"W_x{g}"] += dz[g].T @ x_t
+            grads[f"W_h{g}"] += dz[g].T @ h_prev
+            grads[f"b_{g}"] += dz[g].sum(axis=0)
+            dx[t] += dz[g] @ params[f"W_x{g}"]
+            dh_prev += dz[g] @ params[f"W_h{g}"]
+        dh_next = dh_prev
+        dc_next = delta_c * f                                     # the carry line
+    grads["h0"] = dh_next
+    grads["c0"] = dc_next
+    grads["x"] = dx
+    return grads

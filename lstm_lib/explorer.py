@@ -374,7 +374,8 @@ function marker(m,x,y,c,g){if(!m)return;if(m==="o")el("circle",{cx:x,cy:y,r:3,fi
  else if(m==="v")el("path",{d:"M"+x+","+(y+3.5)+"l3.5,-6.5h-7z",fill:c},g);
  else if(m==="D")el("path",{d:"M"+x+","+(y-4)+"l4,4l-4,4l-4,-4z",fill:c},g);}
 function panel(svg,P,x0,W,H){
- var L=x0+58,R=x0+W-12,T=P.title?26:12,B=H-40,xs=[],ys=[];
+ var nl=P.series.filter(function(s){return s.label;}).length;
+ var L=x0+62,R=x0+W-12,T=P.title?26:12,B=H-40-16*nl,xs=[],ys=[];
  P.series.forEach(function(s){s.x.forEach(function(v,i){var y=s.y[i];if(v===null||y===null)return;if(P.logy&&y<=0)return;xs.push(v);ys.push(y);});});
  P.hlines.forEach(function(h){if(h[0]!==null)ys.push(h[0]);});
  var xl=P.xlim||[Math.min.apply(null,xs),Math.max.apply(null,xs)];
@@ -391,10 +392,14 @@ function panel(svg,P,x0,W,H){
  el("rect",{x:L,y:T,width:R-L,height:B-T,fill:"#fff",stroke:"#333","stroke-width":0.8},g);
  var yt=P.logy?(function(){var t=[];for(var e=Math.ceil(y0-1e-9);e<=y1+1e-9;e++)t.push(Math.pow(10,e));
    if(t.length>7){var k=Math.ceil(t.length/6);t=t.filter(function(_,i){return i%k===0;});}return t;})():nice(yl[0],yl[1],5);
- yt.forEach(function(v){var y=sy(v);el("line",{x1:L,x2:R,y1:y,y2:y,stroke:"#ddd"},g);txt(fmt(v),{x:L-5,y:y+4,"text-anchor":"end","font-size":11,fill:"#222"},g);});
+ yt.forEach(function(v){var y=sy(v);el("line",{x1:L,x2:R,y1:y,y2:y,stroke:"#ddd"},g);
+  if(P.logy){var e=Math.round(Math.log10(v)),t=el("text",{x:L-5,y:y+4,"text-anchor":"end","font-size":11,fill:"#222"},g);
+   var a=document.createElementNS(NS,"tspan");a.textContent="10";t.appendChild(a);
+   var b=document.createElementNS(NS,"tspan");b.textContent=String(e).replace("-","\u2212");b.setAttribute("dy","-5");b.setAttribute("font-size","9");t.appendChild(b);}
+  else txt(fmt(v),{x:L-5,y:y+4,"text-anchor":"end","font-size":11,fill:"#222"},g);});
  nice(xl[0],xl[1],6).forEach(function(v){var x=sx(v);el("line",{x1:x,x2:x,y1:B,y2:B+4,stroke:"#333"},g);txt(fmt(v),{x:x,y:B+16,"text-anchor":"middle","font-size":11,fill:"#222"},g);});
  if(P.title)txt(P.title,{x:(L+R)/2,y:16,"text-anchor":"middle","font-size":12,"font-weight":"bold",fill:"#111"},g);
- txt(P.xlabel,{x:(L+R)/2,y:H-6,"text-anchor":"middle","font-size":12,fill:"#111"},g);
+ txt(P.xlabel,{x:(L+R)/2,y:B+32,"text-anchor":"middle","font-size":12,fill:"#111"},g);
  txt(P.ylabel,{x:0,y:0,"text-anchor":"middle","font-size":12,fill:"#111",transform:"translate("+(x0+14)+","+((T+B)/2)+") rotate(-90)"},g);
  var inner=el("g",{"clip-path":"url(#"+clipId+")"},g);
  P.hlines.forEach(function(h){if(h[0]===null)return;var y=sy(h[0]);el("line",{x1:L,x2:R,y1:y,y2:y,stroke:"#555","stroke-dasharray":"4 3"},inner);txt(h[1],{x:L+4,y:y-4,"font-size":10,fill:"#333"},inner);});
@@ -408,10 +413,10 @@ function panel(svg,P,x0,W,H){
   s.x.forEach(function(v,i){var y=s.y[i];if(v===null||y===null||(P.logy&&y<=0)){pen=false;return;}
    d+=(pen?"L":"M")+sx(v).toFixed(1)+","+sy(y).toFixed(1);pen=true;if(i%every===0)marker(s.marker,sx(v),sy(y),s.color,mg);});
   el("path",{d:d,fill:"none",stroke:s.color,"stroke-width":2,"stroke-dasharray":DASH[s.style]||""},inner);});
- var k=0;P.series.forEach(function(s){if(!s.label)return;var y=T+14+15*k++;
-  if(s.kind==="bar")el("rect",{x:R-150,y:y-6,width:22,height:8,fill:s.color,"fill-opacity":0.75},g);
-  else{el("line",{x1:R-150,x2:R-128,y1:y-2,y2:y-2,stroke:s.color,"stroke-width":2,"stroke-dasharray":DASH[s.style]||""},g);marker(s.marker,R-139,y-2,s.color,g);}
-  txt(s.label,{x:R-124,y:y+2,"font-size":11,fill:"#111"},g);});
+ var k=0;P.series.forEach(function(s){if(!s.label)return;var y=B+46+16*k++;
+  if(s.kind==="bar")el("rect",{x:L,y:y-6,width:22,height:8,fill:s.color,"fill-opacity":0.75},g);
+  else{el("line",{x1:L,x2:L+22,y1:y-2,y2:y-2,stroke:s.color,"stroke-width":2,"stroke-dasharray":DASH[s.style]||""},g);marker(s.marker,L+11,y-2,s.color,g);}
+  txt(s.label,{x:L+28,y:y+2,"font-size":11,fill:"#111"},g);});
 }
 window.lstmxDraw=function(root){
  var data=JSON.parse(root.querySelector(".lstmx-data").textContent);
@@ -419,7 +424,7 @@ window.lstmxDraw=function(root){
  var svg=root.querySelector("svg"),read=root.querySelector(".lstmx-readout");svg.id=root.id+"-svg";
  function update(){var idx=0;data.controls.forEach(function(c,k){var v=+inputs[k].value;idx=idx*c.labels.length+v;
    outs[k].textContent=c.labels[v];inputs[k].setAttribute("aria-valuetext",c.labels[v]);});
-  var f=data.frames[idx],n=f.panels.length,W=400,H=280;while(svg.firstChild)svg.removeChild(svg.firstChild);
+  var f=data.frames[idx],n=f.panels.length,W=400,nl=Math.max.apply(null,f.panels.map(function(P){return P.series.filter(function(s){return s.label;}).length;})),H=300+16*nl;while(svg.firstChild)svg.removeChild(svg.firstChild);
   svg.setAttribute("viewBox","0 0 "+(W*n)+" "+H);svg.setAttribute("width","100%");svg.setAttribute("aria-label",f.text);
   svg.style.maxWidth=(W*n)+"px";
   f.panels.forEach(function(P,i){panel(svg,P,i*W,W,H);});read.textContent=f.text;root.setAttribute("data-frame",idx);}

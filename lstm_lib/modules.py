@@ -24,6 +24,12 @@ product H_{t-1} W_h^T per step gives the recurrent part of all four gates.
 They are the unit a faster implementation can replace: ``LSTM._layer`` and
 ``RNN._layer`` are their only callers, and they take and return plain tensors.
 
+``LSTM._layer`` does replace it by default: ``fast.lstm_layer_fast`` computes
+the same function with a hand-written backward pass and fewer operations per
+step (see ``lstm_lib/fast.py`` and the appendix on performance). ``LSTM(...,
+fast=False)`` runs ``lstm_layer`` under autograd instead; the tests hold the
+two paths equal to each other and to ``torch.nn.LSTM``.
+
 Not supported (each raises ``NotImplementedError``): ``dropout > 0``,
 ``proj_size > 0`` and ``PackedSequence`` input.
 """
@@ -34,6 +40,7 @@ import math
 import torch
 from torch import nn
 
+from . import fast as _fast
 from .checks import (check_finite, check_floating, check_in_range, check_ndim,
                      check_positive_int, check_shape)
 from .weights import set_forget_bias
@@ -254,6 +261,11 @@ class LSTM(_Recurrent):
     to this value in every layer and direction, by writing it into
     ``bias_ih[n:2n]`` and zeros into ``bias_hh[n:2n]``. It is reapplied by
     ``reset_parameters()``. Needs ``bias=True``.
+
+    fast (keyword only, default True): run each layer's time loop with
+    ``fast.lstm_layer_fast`` (same function, hand-written backward pass) on
+    float32/float64 CPU tensors; False runs ``lstm_layer`` under autograd,
+    which also supports second derivatives. The attribute can be changed later.
     """
 
     gates = 4
@@ -261,7 +273,9 @@ class LSTM(_Recurrent):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
-                 device=None, dtype=None, *, forget_bias=None):
+                 device=None, dtype=None, *, forget_bias=None, fast=True):
+        if not isinstance(fast, bool):
+            raise TypeError(f"fast: expected a bool, got {fast!r}")
         if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
             raise ValueError(f"proj_size: expected a non-negative integer, got {proj_size!r}")
         if proj_size != 0:
@@ -277,6 +291,7 @@ class LSTM(_Recurrent):
                          dropout, bidirectional, device, dtype)
         self.proj_size = 0
         self.forget_bias = forget_bias
+        self.fast = fast
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -287,6 +302,8 @@ class LSTM(_Recurrent):
 
     def _layer(self, x_proj, start, W_hh):
         h0, c0 = start
+        if self.fast and _fast.applies(x_proj):
+            return _fast.lstm_layer_fast(x_proj, h0, c0, W_hh)   # same function, faster
         return lstm_layer(x_proj, h0, c0, W_hh)
 
     def _unpack(self, hx):
@@ -312,6 +329,8 @@ class LSTM(_Recurrent):
             s += ", bidirectional=True"
         if self.forget_bias is not None:
             s += f", forget_bias={self.forget_bias}"
+        if not self.fast:
+            s += ", fast=False"
         return s
 
 

@@ -12,15 +12,9 @@ from lstm_lib.jacobians import (gradient_norm_by_gap, lstm_carry_jacobian, lstm_
                                 spectral_norm, spectral_radius)
 from lstm_lib.reference import (init_lstm_params, init_rnn_params, lstm_forward,
                                 rnn_forward)
+from helpers import assert_close
 
 TOL = 1e-10
-
-
-def assert_close(a, b, tol=TOL, what=""):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (what, a.shape, b.shape)
-    err = float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(b)))))
-    assert err <= tol, f"{what}: relative max-abs error {err:.3g} > {tol:g}"
 
 
 def tt(a):

@@ -15,25 +15,12 @@ from hypothesis import strategies as st
 from torch import nn
 
 from lstm_lib.modules import LSTM, RNN, lstm_layer, rnn_layer
+from helpers import assert_close
 
 TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread is faster than two on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def assert_close(a, b, tol, what=""):
-    a, b = a.detach(), b.detach()
-    assert a.shape == b.shape, f"{what}: shape {tuple(a.shape)} != {tuple(b.shape)}"
-    err = (a - b).abs().max().item() if a.numel() else 0.0
-    scale = max(1.0, b.abs().max().item() if b.numel() else 0.0)
-    assert err <= tol * scale, f"{what}: max |diff| {err:.3g} > {tol:g} * {scale:.3g}"
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_pair(kind, dtype=torch.float64, seed=0, **cfg):

@@ -14,23 +14,11 @@ from lstm_lib.reference import (LSTM_GATES, LSTM_PARAM_NAMES, LSTMTrace, RNN_PAR
                                 init_lstm_params, init_rnn_params, lstm_backward,
                                 lstm_forward, lstm_param_shapes, lstm_step, rnn_backward,
                                 rnn_forward, rnn_param_shapes, rnn_step, sigmoid)
+from helpers import assert_close, rel_err
 
 TOL_FORWARD = 1e-10   # float64, forward
 TOL_BPTT = 1e-8       # float64, hand-written BPTT
 TOL_FP32 = 1e-5
-
-
-def rel_err(a, b):
-    """||a - b||_inf / max(1, ||b||_inf): the course's scale-relative error."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(b)))))
-
-
-def assert_close(a, b, tol, what=""):
-    err = rel_err(a, b)
-    assert err <= tol, f"{what}: relative max-abs error {err:.3g} > {tol:g}"
-    return err
 
 
 # ---------------------------------------------------------------------------

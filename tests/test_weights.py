@@ -19,13 +19,7 @@ from lstm_lib.weights import (GATE_ORDER, fuse_lstm_weights, lstm_param_count,
 KEYS = [f"{p}{g}" for g in "ifco" for p in ("W_x", "W_h", "b_")]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread is faster than two on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def sigmoid(z):

@@ -17,6 +17,7 @@ gradient norm of every step (before clipping), evaluates every
 from __future__ import annotations
 
 import math
+import os
 import time
 
 import numpy as np
@@ -204,6 +205,20 @@ def copy_metrics(model, batch: Batch, length=10) -> dict:
 
 # --------------------------------------------------------------------------- the loop
 
+# Set any of these and no progress bar is drawn: CI, a pytest run (nbval's kernels inherit
+# PYTEST_CURRENT_TEST), or scripts/execute_notebooks.py, so stored outputs stay the same.
+QUIET_ENV = ("CI", "PYTEST_CURRENT_TEST", "LSTM_LIB_NO_PROGRESS")
+
+
+def progress_bar(total, desc):
+    """A tqdm progress bar for a person waiting (a notebook widget or a terminal line), or
+    None when one of ``QUIET_ENV`` is set."""
+    if any(os.environ.get(name) for name in QUIET_ENV):
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, unit="batch", leave=False)
+
+
 def train(model, next_batch, loss_fn, steps, lr=1e-2, clip=1.0, evaluate=None,
           eval_every=50, stop_when=None, on_batch=None, progress=None):
     """Train ``model`` with Adam for at most ``steps`` batches.
@@ -215,7 +230,9 @@ def train(model, next_batch, loss_fn, steps, lr=1e-2, clip=1.0, evaluate=None,
     stop_when(metrics) -> bool: stop after an evaluation that satisfies it.
     on_batch(batch, output) -> bool: called after every step; True stops training
     (Experiment 4's criterion judges the training stream this way).
-    progress: a tqdm-like object with ``update(k)`` and ``set_postfix_str(s)``, or None.
+    progress: a tqdm-like object with ``update(k)`` and ``set_postfix_str(s)``; or a
+    string, to draw a bar with that label (:func:`progress_bar`) and close it at the end;
+    or None.
 
     Returns a history dict: "step" and "sequences" at each evaluation, one list
     per metric, "grad_norm" (global norm before clipping, every step),
@@ -227,6 +244,14 @@ def train(model, next_batch, loss_fn, steps, lr=1e-2, clip=1.0, evaluate=None,
     check_in_range(lr, "lr", 0, None, inclusive=False)
     if clip is not None:
         check_in_range(clip, "clip", 0, None, inclusive=False)
+    if isinstance(progress, str):
+        bar = progress_bar(steps, progress)
+        try:
+            return train(model, next_batch, loss_fn, steps, lr, clip, evaluate, eval_every,
+                         stop_when, on_batch, bar)
+        finally:
+            if bar is not None:
+                bar.close()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr)
     history = {"step": [], "sequences": [], "grad_norm": [], "stopped": None}

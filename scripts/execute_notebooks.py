@@ -8,11 +8,13 @@ change to a chapter or to lstm_lib, then commit. nbval (in the test command)
 re-executes every notebook and fails if an output differs.
 
 Widget state is not stored: live widgets need a kernel, and the website
-shows each explorer's kernel-free view instead.
+shows each explorer's kernel-free view instead. Progress bars are off
+(LSTM_LIB_NO_PROGRESS, inherited by the kernels), as they are under nbval.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,6 +27,7 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 
 
 def execute(path: Path, timeout: int = 600) -> float:
+    os.environ["LSTM_LIB_NO_PROGRESS"] = "1"      # the kernel inherits it: no progress bars
     nb = nbformat.read(path, as_version=4)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",

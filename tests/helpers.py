@@ -32,3 +32,25 @@ def assert_close(a, b, tol=TOL, what=""):
     err = rel_err(a, b)
     assert err <= tol, f"{what}: relative max-abs error {err:.3g} > {tol:g}"
     return err
+
+
+def make_inputs(kind, d, n, T, B, num_layers, bidirectional, batch_first, batched,
+                with_state, dtype, seed=1):
+    """A seeded input and initial state for an ``nn.LSTM``/``nn.RNN``-style module.
+
+    kind: "lstm" (state (h0, c0)) or anything else (state h0). Returns (x, hx); hx is
+    None unless ``with_state``. Shapes follow torch.nn: batch_first, unbatched inputs.
+    """
+    g = torch.Generator().manual_seed(seed)
+    D = 2 if bidirectional else 1
+    if batched:
+        shape = (B, T, d) if batch_first else (T, B, d)
+        state_shape = (num_layers * D, B, n)
+    else:
+        shape, state_shape = (T, d), (num_layers * D, n)
+    x = torch.randn(shape, generator=g, dtype=dtype)
+    if not with_state:
+        return x, None
+    n_states = 2 if kind == "lstm" else 1
+    states = [0.5 * torch.randn(state_shape, generator=g, dtype=dtype) for _ in range(n_states)]
+    return x, (tuple(states) if kind == "lstm" else states[0])

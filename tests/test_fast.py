@@ -18,7 +18,7 @@ from torch import nn
 from lstm_lib import fast
 from lstm_lib.fast import LSTMLayerFunction, lstm_layer_fast
 from lstm_lib.modules import LSTM, RNN, lstm_layer
-from helpers import assert_close
+from helpers import assert_close, make_inputs
 
 TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
 
@@ -154,21 +154,6 @@ def make_three(dtype, seed=0, **cfg):
     return fast_m, slow_m, ref
 
 
-def make_inputs(d, n, T, B, num_layers, bidirectional, batch_first, batched, with_state,
-                dtype, seed=1):
-    g = torch.Generator().manual_seed(seed)
-    D = 2 if bidirectional else 1
-    if batched:
-        shape = (B, T, d) if batch_first else (T, B, d)
-        state_shape = (num_layers * D, B, n)
-    else:
-        shape, state_shape = (T, d), (num_layers * D, n)
-    x = torch.randn(shape, generator=g, dtype=dtype)
-    if not with_state:
-        return x, None
-    return x, tuple(0.5 * torch.randn(state_shape, generator=g, dtype=dtype) for _ in range(2))
-
-
 def run_with_grads(module, x, hx, seed=2):
     """Forward, a random loss on output and both final states, backward; all results."""
     x = x.clone().requires_grad_(True)
@@ -218,7 +203,7 @@ def test_fast_module_matches_readable_and_torch(num_layers, bidirectional, batch
     fast_m, slow_m, ref = make_three(dtype, input_size=d, hidden_size=n, num_layers=num_layers,
                                      bias=bias, batch_first=batch_first,
                                      bidirectional=bidirectional)
-    x, hx = make_inputs(d, n, T, B, num_layers, bidirectional, batch_first, batched,
+    x, hx = make_inputs("lstm", d, n, T, B, num_layers, bidirectional, batch_first, batched,
                         with_state, dtype)
     out = compare_three(fast_m, slow_m, ref, x, hx, TOL[dtype])
     D = 2 if bidirectional else 1
@@ -236,7 +221,7 @@ def test_fast_module_random_sizes(d, n, T, B, num_layers, bidirectional, batch_f
     fast_m, slow_m, ref = make_three(torch.float64, seed, input_size=d, hidden_size=n,
                                      num_layers=num_layers, batch_first=batch_first,
                                      bidirectional=bidirectional)
-    x, hx = make_inputs(d, n, T, B, num_layers, bidirectional, batch_first, True,
+    x, hx = make_inputs("lstm", d, n, T, B, num_layers, bidirectional, batch_first, True,
                         with_state, torch.float64, seed + 1)
     compare_three(fast_m, slow_m, ref, x, hx, TOL[torch.float64])
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from lstm_lib.modules import LSTM, RNN, lstm_layer, rnn_layer
-from helpers import assert_close
+from helpers import assert_close, make_inputs
 
 TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
 
@@ -38,23 +38,6 @@ def make_pair(kind, dtype=torch.float64, seed=0, **cfg):
             p.normal_(0.0, 0.5)
     ours.load_state_dict(ref.state_dict())
     return ours, ref
-
-
-def make_inputs(kind, d, n, T, B, num_layers, bidirectional, batch_first, batched,
-                with_state, dtype, seed=1):
-    g = torch.Generator().manual_seed(seed)
-    D = 2 if bidirectional else 1
-    if batched:
-        shape = (B, T, d) if batch_first else (T, B, d)
-        state_shape = (num_layers * D, B, n)
-    else:
-        shape, state_shape = (T, d), (num_layers * D, n)
-    x = torch.randn(shape, generator=g, dtype=dtype)
-    if not with_state:
-        return x, None
-    n_states = 2 if kind == "lstm" else 1
-    states = [0.5 * torch.randn(state_shape, generator=g, dtype=dtype) for _ in range(n_states)]
-    return x, (tuple(states) if kind == "lstm" else states[0])
 
 
 def run_with_grads(module, x, hx, seed=2):

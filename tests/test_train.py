@@ -268,3 +268,44 @@ def test_first_crossing():
     assert tr.first_crossing(hist, "mse", 0.001) is None
     assert tr.first_crossing(hist, "accuracy", 0.905, below=False) == 20
     assert math.isclose(tr.first_crossing(hist, "accuracy", 0.1, below=False), 0)
+
+
+def test_progress_bar_is_quiet_under_tests_and_ci(monkeypatch):
+    for name in tr.QUIET_ENV:
+        monkeypatch.delenv(name, raising=False)
+    bar = tr.progress_bar(10, "x")
+    assert bar is not None and bar.total == 10
+    bar.close()
+    for name in tr.QUIET_ENV:
+        monkeypatch.setenv(name, "1")
+        assert tr.progress_bar(10, "x") is None
+        monkeypatch.delenv(name)
+
+
+def test_train_draws_and_closes_a_labelled_bar(monkeypatch):
+    made = []
+
+    class Bar:
+        def __init__(self, total, desc):
+            self.total, self.desc, self.n, self.closed, self.postfix = total, desc, 0, False, None
+            made.append(self)
+
+        def update(self, k):
+            self.n += k
+
+        def set_postfix_str(self, s):
+            self.postfix = s
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(tr, "progress_bar", lambda total, desc: Bar(total, desc))
+    model = tr.make_model("lstm", 2, 3, 1, seed=0)
+    rng = np.random.default_rng(0)
+    test = tasks.adding_problem(5, 8, rng=1)
+    hist = tr.train(model, lambda: tasks.adding_problem(5, 4, rng), tr.mse_loss, 6,
+                    evaluate=lambda m: tr.regression_metrics(m, test), eval_every=3,
+                    progress="LSTM")
+    (bar,) = made
+    assert (bar.desc, bar.total, bar.n, bar.closed) == ("LSTM", 6, 6, True)
+    assert bar.postfix.startswith("mse=") and hist["steps_run"] == 6

@@ -57,6 +57,7 @@ def source_markdown(obj) -> str:
 
     The heading names the file and line numbers, so readers can find it.
     """
+    obj = inspect.unwrap(obj)          # a decorated function: show the code written, not the wrapper
     src = inspect.getsource(obj)
     file = Path(inspect.getsourcefile(obj))
     lines, start = inspect.getsourcelines(obj)

@@ -27,3 +27,12 @@ def test_source_markdown_is_the_real_source():
 def test_source_markdown_needs_source():
     with pytest.raises(TypeError):
         plotting.source_markdown(42)
+
+
+def test_source_markdown_sees_through_decorators():
+    from lstm_lib import fast
+    from lstm_lib.plotting import source_markdown
+
+    text = source_markdown(fast.LSTMLayerFunction.backward)     # wrapped by once_differentiable
+    assert "from `lstm_lib/fast.py`" in text
+    assert "def backward(ctx, dH_out, dh_T, dc_T):" in text

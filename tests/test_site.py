@@ -175,6 +175,10 @@ def test_page(browser, site, name):
         # 6. accessibility: no serious or critical axe-core violations
         from axe_playwright_python.sync_playwright import Axe
 
+        # Opening dropdowns starts CSS transitions (fades): axe would measure the contrast of
+        # half-transparent text. Wait until every animation and transition has finished.
+        page.wait_for_function("document.getAnimations().every(a => a.playState !== 'running')",
+                               timeout=10_000)
         result = Axe().run(page)
         serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"][:3]])
                    for v in result.response["violations"] if v["impact"] in ("serious", "critical")]

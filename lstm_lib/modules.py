@@ -191,6 +191,26 @@ class _Recurrent(nn.Module):
             final_states = [s.squeeze(1) for s in final_states]
         return x, self._pack(final_states)
 
+    def extra_repr(self):
+        """torch.nn's repr: only the arguments that differ from their defaults, in its order."""
+        parts = [f"{self.input_size}, {self.hidden_size}"]
+        if self.num_layers != 1:
+            parts.append(f"num_layers={self.num_layers}")
+        parts += self._repr_cell()
+        if not self.bias:
+            parts.append("bias=False")
+        if self.batch_first:
+            parts.append("batch_first=True")
+        if self.bidirectional:
+            parts.append("bidirectional=True")
+        return ", ".join(parts + self._repr_extra())
+
+    def _repr_cell(self):           # the cell's own arguments, after num_layers (nn.RNN's place)
+        return []
+
+    def _repr_extra(self):          # lstm_lib's own arguments, last
+        return []
+
     def _check_inputs(self, input, hx):
         """Validate input, initial states and parameters; return (input, states, batched)."""
         if isinstance(input, nn.utils.rnn.PackedSequence):
@@ -317,21 +337,13 @@ class LSTM(_Recurrent):
         h_n, c_n = final_states
         return (h_n, c_n)
 
-    def extra_repr(self):
-        s = f"{self.input_size}, {self.hidden_size}"
-        if self.num_layers != 1:
-            s += f", num_layers={self.num_layers}"
-        if not self.bias:
-            s += ", bias=False"
-        if self.batch_first:
-            s += ", batch_first=True"
-        if self.bidirectional:
-            s += ", bidirectional=True"
+    def _repr_extra(self):
+        extra = []
         if self.forget_bias is not None:
-            s += f", forget_bias={self.forget_bias}"
+            extra.append(f"forget_bias={self.forget_bias}")
         if not self.fast:
-            s += ", fast=False"
-        return s
+            extra.append("fast=False")
+        return extra
 
 
 class RNN(_Recurrent):
@@ -369,16 +381,5 @@ class RNN(_Recurrent):
     def _pack(self, final_states):
         return final_states[0]
 
-    def extra_repr(self):
-        s = f"{self.input_size}, {self.hidden_size}"
-        if self.num_layers != 1:
-            s += f", num_layers={self.num_layers}"
-        if self.nonlinearity != "tanh":
-            s += f", nonlinearity={self.nonlinearity!r}"
-        if not self.bias:
-            s += ", bias=False"
-        if self.batch_first:
-            s += ", batch_first=True"
-        if self.bidirectional:
-            s += ", bidirectional=True"
-        return s
+    def _repr_cell(self):
+        return [f"nonlinearity={self.nonlinearity!r}"] if self.nonlinearity != "tanh" else []

@@ -54,3 +54,9 @@ def make_inputs(kind, d, n, T, B, num_layers, bidirectional, batch_first, batche
     n_states = 2 if kind == "lstm" else 1
     states = [0.5 * torch.randn(state_shape, generator=g, dtype=dtype) for _ in range(n_states)]
     return x, (tuple(states) if kind == "lstm" else states[0])
+
+
+def series(view, panel, k):
+    """The (x, y) of series k in panel ``panel`` of an explorer's View."""
+    s = view.panels[panel].series[k]
+    return s.x, s.y

@@ -11,15 +11,9 @@ import torch
 from lstm_lib import gates as G
 from lstm_lib.explorer import Explorer, View
 from lstm_lib.reference import init_lstm_params, lstm_forward, lstm_step, sigmoid
+from helpers import assert_close as close
 
 TOL64 = 1e-10
-
-
-def close(a, b, tol=TOL64):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    scale = max(1.0, float(np.max(np.abs(b))) if b.size else 1.0)
-    assert float(np.max(np.abs(a - b))) <= tol * scale
 
 
 # ------------------------------------------------------------- one gate

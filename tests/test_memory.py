@@ -10,15 +10,9 @@ import torch
 from lstm_lib import memory as m
 from lstm_lib.explorer import Explorer, View
 from lstm_lib.jacobians import lstm_carry_product
+from helpers import assert_close as close, series
 
 TOL64 = 1e-10
-
-
-def close(a, b, tol=TOL64):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    scale = max(1.0, float(np.max(np.abs(b))) if b.size else 1.0)
-    assert float(np.max(np.abs(a - b))) <= tol * scale
 
 
 def stream(T=7, B=2, n=3, seed=0):
@@ -225,11 +219,6 @@ def test_bad_input_gets_a_clear_error():
 
 
 # --------------------------------------------------------------- explorers
-
-def series(view, panel, k):
-    s = view.panels[panel].series[k]
-    return s.x, s.y
-
 
 @pytest.mark.parametrize("f", [0.5, 0.73, 0.9, 0.99, 1.0])
 def test_constant_forget_view_against_the_equations(f):

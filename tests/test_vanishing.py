@@ -14,15 +14,9 @@ from hypothesis import strategies as st
 from lstm_lib import jacobians as J
 from lstm_lib import vanishing as v
 from lstm_lib.explorer import Explorer, View
+from helpers import assert_close as close, series
 
 TOL64 = 1e-10
-
-
-def close(a, b, tol=TOL64):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    scale = max(1.0, float(np.max(np.abs(b))) if b.size else 1.0)
-    assert float(np.max(np.abs(a - b))) <= tol * scale, float(np.max(np.abs(a - b)))
 
 
 def torch_rnn(params):
@@ -250,11 +244,6 @@ def test_two_jobs_louder_state_means_weaker_memory():
 
 
 # --------------------------------------------------------------- explorer
-
-def series(view, panel, k):
-    s = view.panels[panel].series[k]
-    return s.x, s.y
-
 
 @pytest.mark.parametrize("sigma", [0.5, 0.8, 1.0, 1.1, 1.5])
 def test_sigma_max_view_against_the_equations(sigma):

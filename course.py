@@ -70,7 +70,7 @@ def unit_args(extra) -> list[str]:
     """pytest arguments for `course.py unit`: tests/ without nbval and the browser tests."""
     named = any((ROOT / a.split("::")[0]).exists() for a in extra if not a.startswith("-"))
     return [*([] if named else ["tests"]),
-            "-o", "addopts=-p no:cacheprovider",          # pyproject's addopts add --nbval
+            "-o", "addopts=-p no:cacheprovider -p no:nbval",   # pyproject's addopts add --nbval
             *(f"--ignore={p}" for p in BROWSER_TESTS), *extra]
 
 
@@ -141,7 +141,7 @@ Runs the unit tests in tests/, without nbval (the notebooks) and without the
 browser tests (tests/test_site.py, tests/test_jupyterlab.py): the quick check
 while working on lstm_lib. Name files to run only those:
 python3.11 course.py unit tests/test_fast.py -x""",
-                    "pytest tests -o addopts='-p no:cacheprovider' "
+                    "pytest tests -o addopts='-p no:cacheprovider -p no:nbval' "
                     "--ignore=tests/test_site.py --ignore=tests/test_jupyterlab.py"),
     "execute": Command(execute, "re-execute the notebooks in place (then commit the outputs)", """\
 Re-executes every notebook in book/ in place, each in a fresh kernel (or only
@@ -269,8 +269,8 @@ def torch_pip_args(choice: TorchChoice, version: str) -> list[str]:
             *(["--index-url", choice.index] if choice.index else [])]
 
 
-def pip_install(py: Path, args) -> int:
-    return run([py, "-m", "pip", "install", "--disable-pip-version-check", *args])
+def pip_install(py: Path, args, env=None) -> int:
+    return run([py, "-m", "pip", "install", "--disable-pip-version-check", *args], env=env)
 
 
 def installed_version(py: Path, name: str) -> str | None:
@@ -346,7 +346,8 @@ def ensure_env() -> float:
 
     say(f"setup 3/3: {len(pins)} pinned packages from requirements.lock, then lstm_lib (editable)")
     if (pip_install(PY, ["-r", LOCK]) != 0
-            or pip_install(PY, ["-q", "--no-deps", "--no-build-isolation", "-e", ROOT]) != 0):
+            or pip_install(PY, ["-q", "--no-deps", "--no-build-isolation", "-e", ROOT],
+                           env={"PYTHONWARNINGS": "ignore"}) != 0):   # setuptools' advice to developers
         sys.exit("[course] pip install failed: see the messages above")
     site = subprocess.run([str(PY), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()

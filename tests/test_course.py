@@ -128,7 +128,7 @@ def test_setup_reruns_when_the_lock_changes(tmp_path, monkeypatch):
 def test_unit_leaves_out_nbval_and_the_browser_tests():
     args = course.unit_args([])
     assert args[0] == "tests"
-    assert args[args.index("-o") + 1] == "addopts=-p no:cacheprovider"   # no --nbval
+    assert args[args.index("-o") + 1] == "addopts=-p no:cacheprovider -p no:nbval"
     assert "--ignore=tests/test_site.py" in args and "--ignore=tests/test_jupyterlab.py" in args
 
 

@@ -132,7 +132,7 @@ Runs every test: the unit tests in tests/, every notebook in book/ (nbval
 re-executes each one and fails where an output differs from the committed
 one) and the browser tests of the built site and of JupyterLab (they need
 Chromium: /usr/bin/chromium or $COURSE_CHROMIUM; without it they are skipped,
-unless COURSE_REQUIRE_BROWSER=1). About 7-10 minutes on 2 cores. The exit code
+unless COURSE_REQUIRE_BROWSER=1). About 7-12 minutes on 2 cores. The exit code
 is non-zero if any phase fails.
 Example: python3.11 course.py test tests/test_explorer.py -x""",
                     "pytest (pyproject.toml's settings: tests/ and book/, with --nbval)"),

@@ -223,18 +223,32 @@ def has_nvidia_device(exists=os.path.exists, which=shutil.which) -> bool:
 
 def cpu_index_reachable(url: str = TORCH_CPU_INDEX, timeout: float = PROBE_TIMEOUT,
                         opener=None) -> bool:
-    """Does PyTorch's CPU index answer (its torch page) within `timeout` seconds?"""
+    """Does PyTorch's CPU index answer (its torch page) within `timeout` seconds?
+
+    The request runs in a thread that is given up on after `timeout`, since a
+    hanging name lookup is not bound by the socket's timeout.
+    """
     import ssl
+    import threading
     import urllib.request
     opener = opener or urllib.request.urlopen
     cafile = os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE")
-    try:
-        context = ssl.create_default_context(cafile=cafile if cafile and os.path.exists(cafile) else None)
-        with opener(urllib.request.Request(f"{url}/torch/", method="HEAD"),
-                    timeout=timeout, context=context) as response:
-            return response.status < 400
-    except Exception:             # no DNS, refused, timed out, TLS or HTTP error: not usable
-        return False
+    answers = []
+
+    def attempt():
+        try:
+            context = ssl.create_default_context(
+                cafile=cafile if cafile and os.path.exists(cafile) else None)
+            with opener(urllib.request.Request(f"{url}/torch/", method="HEAD"),
+                        timeout=timeout, context=context) as response:
+                answers.append(response.status < 400)
+        except Exception:         # no DNS, refused, timed out, TLS or HTTP error: not usable
+            answers.append(False)
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(answers and answers[0])
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,10 @@ To change a pin (say pydata-sphinx-theme, which sphinx-book-theme pulls in):
 Packages not named in requirements.txt keep their locked versions (the old lock
 is passed to pip as constraints), so a re-lock changes only what it must. If
 the new pins need other versions of them, pip says it cannot resolve: re-run
-with --upgrade-package for the packages it names, or --upgrade.
+with --upgrade-package for the packages it names, or --upgrade. Where pip names
+another direct pin, change both: sphinx-book-theme 1.3.0, for one, requires
+pydata-sphinx-theme==0.17.1 exactly, so another theme version needs another
+sphinx-book-theme pin beside it.
 
 What the lock does not fix, on purpose:
 - torch's build. The lock says torch==2.13.0 without a local label; course.py
@@ -264,8 +267,10 @@ def main(argv=None) -> int:
                    f"({len(old) - len(set(old) & free)} constraints)" if old else
                    "lock 3/4: requirements.txt, resolved afresh")
         if course.pip_install(py, ["-r", REQUIREMENTS, "-c", constraints]) != 0:
-            course.say("pip could not resolve: re-run with --upgrade-package NAME for the "
-                       "packages it names, or with --upgrade")
+            course.say("pip could not resolve (see above). Where it names two pins of "
+                       "requirements.txt, change them together (sphinx-book-theme pins its "
+                       "pydata-sphinx-theme exactly); where it names other packages, re-run "
+                       "with --upgrade-package NAME for them, or with --upgrade")
             return 1
         dists = environment(_site_packages(py))
         lock = freeze(dists)

@@ -219,6 +219,23 @@ def test_the_probe_asks_the_torch_page_with_a_short_timeout(outcome, expected):
     assert course.PROBE_TIMEOUT <= 5
 
 
+def test_the_probe_gives_up_on_a_hanging_lookup():
+    import threading
+    import time
+    release = threading.Event()
+
+    def opener(request, timeout, context):
+        release.wait(10)               # a name lookup that hangs past the socket's timeout
+        raise OSError("late")
+
+    start = time.perf_counter()
+    try:
+        assert course.cpu_index_reachable(timeout=0.2, opener=opener) is False
+        assert time.perf_counter() - start < 2
+    finally:
+        release.set()
+
+
 def test_torch_alone_from_the_chosen_index():
     cpu = course.choose_torch(False, "Linux", lambda: True)
     assert course.torch_pip_args(cpu, "2.13.0") == [

@@ -7,6 +7,11 @@ Committed outputs are always what the code produces: run this after any
 change to a chapter or to lstm_lib, then commit. nbval (in the test command)
 re-executes every notebook and fails if an output differs.
 
+After execution, each Markdown cell's ``{eval}`` values are copied from the
+records in the outputs into its ``user_expressions`` metadata, which
+jupyterlab-myst shows before any kernel runs (``lstm_lib.viz.prose``); a
+notebook whose prose quotes a value it never puts fails here.
+
 Widget state is not stored: live widgets need a kernel, and the website
 shows each explorer's kernel-free view instead. Progress bars are off
 (LSTM_LIB_NO_PROGRESS, inherited by the kernels), as they are under nbval.
@@ -22,8 +27,14 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from lstm_lib.viz.prose import link_prose
+
 ROOT = Path(__file__).resolve().parent.parent
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+class ProseError(RuntimeError):
+    """The prose quotes values the code does not put (see lstm_lib.viz.prose.link_prose)."""
 
 
 def execute(path: Path, timeout: int = 600) -> float:
@@ -39,7 +50,10 @@ def execute(path: Path, timeout: int = 600) -> float:
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+    problems = link_prose(nb)
     nbformat.write(nb, path)
+    if problems:
+        raise ProseError(f"{path.name}: " + "; ".join(problems))
     return seconds
 
 

@@ -1,16 +1,26 @@
-"""The Jupyter path, checked in a real browser: JupyterLab runs a chapter and its sliders are live.
+"""The Jupyter path, checked in a real browser: every chapter reads in JupyterLab as on the website.
 
-Starts JupyterLab on 127.0.0.1 (no token, no browser), opens a chapter with a
-forget-gate explorer in headless Chromium, runs all cells, moves a slider and
-checks that the explorer's picture changes. It also checks that the Markdown
-cells render as MyST (jupyterlab-myst): no raw ``{exercise}`` or ``{glue:text}``.
+Starts JupyterLab on 127.0.0.1 (no token, no browser) on a copy of the book,
+and in headless Chromium:
+
+* opens every notebook with its committed outputs, before any kernel runs, and
+  checks the rendered Markdown (jupyterlab-myst): no raw role, no unresolved
+  ``{eval}`` key, no ``name:format`` placeholder, no warning marker (a citation
+  or cross-reference that did not resolve), and every number the prose quotes
+  present with the text the built website shows;
+* runs two chapters top to bottom (Run All) and checks the same again, now
+  with the values the kernel computed; in Chapter 2 it also moves a live
+  slider and checks that the explorer's picture and readout change.
 
 Same browser rules as tests/test_site.py: skipped without Chromium unless
 COURSE_REQUIRE_BROWSER=1.
 """
 from __future__ import annotations
 
+import html
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -21,11 +31,16 @@ from pathlib import Path
 
 import pytest
 
-from test_site import ARGS, CHROMIUM, REQUIRED
+from lstm_lib.viz import prose
+from test_site import ARGS, CHROMIUM, REQUIRED, SITE, ensure_site
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK = os.environ.get("COURSE_LAB_NOTEBOOK", "book/02-cell-state.ipynb")
-ROOT = Path(os.environ.get("COURSE_LAB_ROOT", ROOT))
+NOTEBOOKS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "book").glob("*.ipynb"))
+RUN_ALL = ("book/02-cell-state.ipynb", "book/03-gates.ipynb")   # the slider test needs Chapter 2
+
+RAW = ("{eval}", "{bib}", "{glue", "{cite", "{exercise}", "{solution}", "{doc}", "{eq}", "{ref}",
+       "{numref}", "{term}")
+NAME_FORMAT = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+:[,.]?\d*[a-z%]")  # ch2_value:.1f
 
 
 def _free_port() -> int:
@@ -41,8 +56,6 @@ def lab(tmp_path_factory):
         if REQUIRED:
             pytest.fail(msg)
         pytest.skip(msg)
-    if not (ROOT / NOTEBOOK).exists():
-        pytest.fail(f"{NOTEBOOK} is missing")
     port = _free_port()
     home = tmp_path_factory.mktemp("jupyter")
     # serve a copy: JupyterLab autosaves, and the committed notebooks must stay as they are
@@ -51,8 +64,18 @@ def lab(tmp_path_factory):
     for name in ("book", "results"):
         if (ROOT / name).exists():
             shutil.copytree(ROOT / name, served / name)
+    # Every cell in the page, so the test can read them all (JupyterLab renders only the
+    # cells near the viewport by default), and no announcement pop-up.
+    settings = home / "settings" / "@jupyterlab"
+    (settings / "notebook-extension").mkdir(parents=True)
+    (settings / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
+        json.dumps({"windowingMode": "none"}))
+    (settings / "apputils-extension").mkdir(parents=True)
+    (settings / "apputils-extension" / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"))
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"),
+               JUPYTERLAB_SETTINGS_DIR=str(home / "settings"))
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
            "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
            "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={served}",
@@ -77,52 +100,144 @@ def lab(tmp_path_factory):
         proc.kill()
 
 
-def test_chapter_runs_and_slider_is_live(lab):
+@pytest.fixture(scope="module")
+def browser(lab):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{lab}/lab/tree/{NOTEBOOK}")
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60000)
-        # the kernel must be idle before we run everything
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
 
-        # Markdown renders as MyST: no raw roles or directives in the rendered cells
-        page.wait_for_selector(".jp-MarkdownCell .myst", timeout=30000)
-        page.wait_for_timeout(1000)
-        rendered = page.locator(".jp-MarkdownCell .myst")
-        text = " ".join(rendered.all_inner_texts())
-        assert text.strip(), "no rendered Markdown found"
-        for raw in ("{exercise}", "{glue:text}", "{solution}", "{cite}", "{doc}", "{eq}"):
-            assert raw not in text, f"raw MyST {raw} visible in JupyterLab"
 
-        # run all cells
-        page.locator(".jp-Notebook").first.click()
-        page.keyboard.press("Escape")
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-        page.wait_for_function(
-            "document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt').length > 0 && "
-            "[...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]"
-            ".every(p => /\\[\\d+\\]/.test(p.textContent))", timeout=180000)
-        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-        tracebacks = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
-        assert tracebacks == [], f"cells raised: {tracebacks[:2]}"
+def _quoted_values(notebook: str) -> list[str]:
+    """The distinct texts the notebook's prose quotes through {eval}, those with a digit."""
+    nb = json.loads((ROOT / notebook).read_text(encoding="utf-8"))
+    values = {key: text for _, key, text in prose.records(nb)}
+    quoted = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            for expr in prose.expressions("".join(cell["source"])):
+                text = values[expr]
+                if re.search(r"\d", text) and text not in quoted:
+                    quoted.append(text)
+    return quoted
 
-        # the first live explorer: a slider and an image
-        widget = page.locator(".jupyter-widgets.widget-vbox:has(.widget-image)").first
-        widget.wait_for(timeout=30000)
-        widget.scroll_into_view_if_needed()
-        img = widget.locator("img").first
-        before = img.get_attribute("src")
-        readout_before = widget.locator(".widget-html").last.inner_text()
-        handle = widget.locator(".noUi-handle, .widget-slider [role='slider']").first
-        handle.focus()
-        for _ in range(3):
-            page.keyboard.press("ArrowLeft")
-        page.wait_for_function(
-            "([el, src]) => el.getAttribute('src') !== src",
-            arg=[img.element_handle(), before], timeout=30000)
-        assert widget.locator(".widget-html").last.inner_text() != readout_before
-        browser.close()
+
+def _website_text(notebook: str) -> str:
+    page = SITE / Path(notebook).with_suffix(".html")
+    body = page.read_text(encoding="utf-8")
+    body = re.sub(r"<(script|style)\b[\s\S]*?</\1>", " ", body)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def _open(browser, lab, notebook):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{lab}/lab/tree/{notebook}?reset")   # a fresh workspace: only this notebook
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60000)
+    page.wait_for_selector(".jp-MarkdownCell .myst", timeout=60000)
+    # jupyterlab-myst renders cell by cell: wait until every Markdown cell is rendered
+    page.wait_for_function("""() => {
+        const n = document.querySelectorAll('.jp-MarkdownCell').length;
+        return n > 0 && document.querySelectorAll('.jp-MarkdownCell .myst').length === n; }""",
+                           polling=250, timeout=60000)
+    page.wait_for_timeout(500)
+    return page
+
+
+def _check_prose(page, notebook, when):
+    """The rendered Markdown of an open notebook reads as on the website."""
+    cells = page.locator(".jp-MarkdownCell .myst")
+    text = " ".join(cells.evaluate_all("els => els.map(e => e.textContent)"))
+    n_md = page.locator(".jp-MarkdownCell").count()
+    assert cells.count() == n_md, f"{notebook} ({when}): {cells.count()} of {n_md} Markdown cells rendered"
+    assert text.strip(), f"{notebook} ({when}): no rendered Markdown"
+    for raw in RAW:
+        assert raw not in text, f"{notebook} ({when}): raw MyST {raw} visible in JupyterLab"
+    nb = json.loads((ROOT / notebook).read_text(encoding="utf-8"))
+    keys = sorted({key for _, key, _ in prose.records(nb) if key in text})
+    assert keys == [], f"{notebook} ({when}): unresolved values {keys[:5]}"
+    placeholders = NAME_FORMAT.findall(text)
+    assert placeholders == [], f"{notebook} ({when}): name:format placeholders {placeholders[:5]}"
+    warnings = page.locator(".jp-MarkdownCell .myst .text-yellow-600, "
+                            ".jp-MarkdownCell .myst [title$='Not Found'], "
+                            "[data-mime-type='application/vnd.jupyter.stderr'] .myst")
+    found = [w for w in warnings.all_inner_texts()]
+    assert found == [], f"{notebook} ({when}): warning markers {found[:5]}"
+    errors = page.locator(".jp-MarkdownCell [data-mime-type='application/vnd.jupyter.stderr']")
+    assert errors.count() == 0, f"{notebook} ({when}): an inline value raised an error"
+    values = _quoted_values(notebook)
+    assert len(values) >= 3, f"{notebook}: fewer than three computed numbers in the prose"
+    flat = re.sub(r"\s+", " ", text)
+    missing = [v for v in values if v not in flat]
+    assert missing == [], f"{notebook} ({when}): numbers not shown in JupyterLab: {missing[:5]}"
+    site = re.sub(r"\s+", " ", _website_text(notebook))
+    missing = [v for v in values if v not in site]
+    assert missing == [], f"{notebook}: numbers not shown on the website: {missing[:5]}"
+    return len(values)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_chapter_reads_before_any_kernel_runs(browser, lab, notebook):
+    ensure_site()
+    page = _open(browser, lab, notebook)
+    try:
+        _check_prose(page, notebook, "stored outputs, no kernel")
+    finally:
+        page.close()
+
+
+def _run_all(page):
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
+    page.locator(".jp-Notebook").first.click()
+    page.keyboard.press("Escape")
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    page.wait_for_function(
+        "document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt').length > 0 && "
+        "[...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]"
+        ".every(p => /\\[\\d+\\]/.test(p.textContent))", timeout=240000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    tracebacks = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
+    assert tracebacks == [], f"cells raised: {tracebacks[:2]}"
+
+
+@pytest.mark.parametrize("notebook", RUN_ALL)
+def test_chapter_after_run_all(browser, lab, notebook):
+    ensure_site()
+    page = _open(browser, lab, notebook)
+    try:
+        _run_all(page)
+        # the Markdown cells' values come back from the kernel one cell after another
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _check_prose(page, notebook, "after Run All")
+                break
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+                page.wait_for_timeout(1000)
+        if notebook == "book/02-cell-state.ipynb":
+            _move_a_live_slider(page)
+    finally:
+        page.close()
+
+
+def _move_a_live_slider(page):
+    # the first live explorer: a slider and an image
+    widget = page.locator(".jupyter-widgets.widget-vbox:has(.widget-image)").first
+    widget.wait_for(timeout=30000)
+    widget.scroll_into_view_if_needed()
+    img = widget.locator("img").first
+    before = img.get_attribute("src")
+    readout_before = widget.locator(".widget-html").last.inner_text()
+    handle = widget.locator(".noUi-handle, .widget-slider [role='slider']").first
+    handle.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_function(
+        "([el, src]) => el.getAttribute('src') !== src",
+        arg=[img.element_handle(), before], timeout=30000)
+    assert widget.locator(".widget-html").last.inner_text() != readout_before

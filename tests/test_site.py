@@ -41,6 +41,13 @@ def _pages() -> list[str]:
     return pages + ["genindex.html", "search.html"]
 
 
+def ensure_site():
+    """Build the site (strict) if _build/html is missing."""
+    if not (SITE / "index.html").exists():
+        subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
+                        "-W", "-n", "--keep-going"], check=True, cwd=ROOT)
+
+
 @pytest.fixture(scope="session")
 def site():
     if not Path(CHROMIUM).exists():
@@ -49,9 +56,7 @@ def site():
         if REQUIRED:
             pytest.fail(msg)
         pytest.skip(msg)
-    if not (SITE / "index.html").exists():
-        subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
-                        "-W", "-n", "--keep-going"], check=True, cwd=ROOT)
+    ensure_site()
     handler = functools.partial(_QuietHandler, directory=str(SITE))
     server = _Server(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

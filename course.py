@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import os
 import platform
 import shutil
@@ -53,14 +54,38 @@ class Phase:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def test_phases(extra) -> list[Phase]:
+def narrowed_kernels() -> dict[str, str]:
+    """The environment of the second test phase: narrower CPU kernels (tests/kernels.py)."""
+    out = subprocess.run([str(PY), str(ROOT / "tests" / "kernels.py"), "--narrow"],
+                         capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        sys.exit(f"[course] tests/kernels.py failed:\n{out.stderr}")
+    return json.loads(out.stdout)
+
+
+PARALLEL = ["-n", "auto", "--dist", "loadfile"]   # pytest-xdist: one notebook or test file per worker
+
+
+def test_phases(extra, narrow=None) -> list[Phase]:
     """The phases of `course.py test`, run in order; each one a separate pytest run.
 
     pyproject.toml's settings apply: tests/ and book/, nbval on every notebook.
-    A further phase (say, nbval again under narrower CPU kernels) is one more
-    Phase here, with the environment variables that make it differ.
+    1. everything, with this machine's floating-point kernels;
+    2. every notebook again under narrowed kernels (ATen, numpy, OpenBLAS, MKL and
+       oneDNN on narrower instruction sets, one thread), standing in for another
+       CPU: the committed outputs must come out the same on any machine. Each
+       phase records the kernels it used (tests/kernels.py) and the second
+       checks that it used other ones.
+    With arguments (`course.py test tests/test_x.py -x`), one run of exactly those.
     """
-    return [Phase("unit tests, every notebook (nbval), browser tests", list(extra))]
+    if extra:
+        return [Phase("pytest " + " ".join(extra), list(extra))]
+    narrow = narrowed_kernels() if narrow is None else narrow
+    return [Phase("unit tests, every notebook (nbval), browser tests: this machine's kernels",
+                  [*PARALLEL]),
+            Phase("every notebook again (nbval) under narrowed CPU kernels",
+                  [*PARALLEL, "book", "tests/test_kernels.py"],
+                  env={**narrow, "COURSE_KERNELS": "narrowed"})]
 
 
 BROWSER_TESTS = ("tests/test_site.py", "tests/test_jupyterlab.py")
@@ -132,9 +157,11 @@ Runs every test: the unit tests in tests/, every notebook in book/ (nbval
 re-executes each one and fails where an output differs from the committed
 one) and the browser tests of the built site and of JupyterLab (they need
 Chromium: /usr/bin/chromium or $COURSE_CHROMIUM; without it they are skipped,
-unless COURSE_REQUIRE_BROWSER=1). About 7-12 minutes on 2 cores. The exit code
-is non-zero if any phase fails.
-Example: python3.11 course.py test tests/test_explorer.py -x""",
+unless COURSE_REQUIRE_BROWSER=1). Then every notebook again under narrowed CPU
+kernels, standing in for another machine (tests/kernels.py): committed outputs
+must come out the same anywhere. Tests run in parallel (pytest-xdist). The exit
+code is non-zero if any phase fails. With arguments, one pytest run of exactly
+those: python3.11 course.py test tests/test_explorer.py -x""",
                     "pytest (pyproject.toml's settings: tests/ and book/, with --nbval)"),
     "unit": Command(unit, "run the unit tests only (no notebooks, no browser): the quick check", """\
 Runs the unit tests in tests/, without nbval (the notebooks) and without the

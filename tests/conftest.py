@@ -12,3 +12,35 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+# --------------------------------------------------------------- the kernels of this run
+# course.py test runs nbval twice: with the machine's floating-point kernels and with
+# narrowed ones (COURSE_KERNELS=narrowed; see tests/kernels.py). Each run records which
+# kernels it used, and says so at the end.
+KERNELS_DIR = __import__("pathlib").Path(__file__).resolve().parent.parent / "_build" / "kernels"
+
+
+def _kernel_label():
+    import os
+    return os.environ.get("COURSE_KERNELS", "machine")
+
+
+def pytest_sessionstart(session):
+    if hasattr(session.config, "workerinput"):     # an xdist worker: the controller records
+        return
+    import json
+
+    from kernels import report
+    KERNELS_DIR.mkdir(parents=True, exist_ok=True)
+    session.config._course_kernels = report()
+    (KERNELS_DIR / f"{_kernel_label()}.json").write_text(json.dumps(session.config._course_kernels, indent=1))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    used = getattr(config, "_course_kernels", None)
+    if used:
+        terminalreporter.write_line(
+            f"kernels ({_kernel_label()}): ATen {used['aten_capability']}, numpy dispatch "
+            f"{used['numpy_dispatch'] or ['baseline only']}, OpenBLAS core {used['openblas_core']}, "
+            f"torch threads {used['torch_threads']}")

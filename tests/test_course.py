@@ -138,9 +138,18 @@ def test_unit_with_named_files_runs_only_those():
     assert args[-2:] == ["tests/test_checks.py::test_x", "-x"]
 
 
-def test_the_full_test_passes_arguments_to_every_phase():
+def test_arguments_make_one_run_of_exactly_those():
     phases = course.test_phases(["-k", "jacobian"])
-    assert phases and all(p.args[-2:] == ["-k", "jacobian"] for p in phases)
+    assert len(phases) == 1 and phases[0].args == ["-k", "jacobian"] and not phases[0].env
+
+
+def test_the_full_test_runs_the_notebooks_again_under_narrowed_kernels():
+    narrow = {"ATEN_CPU_CAPABILITY": "default", "OMP_NUM_THREADS": "1"}
+    first, second = course.test_phases([], narrow=narrow)
+    assert first.env == {} and "book" not in first.args          # everything, this machine's kernels
+    assert second.args[-2:] == ["book", "tests/test_kernels.py"]
+    assert second.env == {**narrow, "COURSE_KERNELS": "narrowed"}
+    assert first.args[:2] == second.args[:2] == ["-n", "auto"]    # in parallel (pytest-xdist)
 
 
 @pytest.mark.parametrize("codes, expected", [([0], 0), ([1], 1), ([0, 0], 0), ([0, 1], 1),

@@ -42,10 +42,15 @@ def _pages() -> list[str]:
 
 
 def ensure_site():
-    """Build the site (strict) if _build/html is missing."""
-    if not (SITE / "index.html").exists():
-        subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
-                        "-W", "-n", "--keep-going"], check=True, cwd=ROOT)
+    """Build the site (strict) if _build/html is missing; one build at a time across test workers."""
+    import fcntl
+
+    (ROOT / "_build").mkdir(exist_ok=True)
+    with open(ROOT / "_build" / ".site-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (SITE / "index.html").exists():
+            subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
+                            "-W", "-n", "--keep-going"], check=True, cwd=ROOT)
 
 
 @pytest.fixture(scope="session")

@@ -133,7 +133,17 @@ def timings(extra) -> int:
     return run([PY, ROOT / "scripts" / "timings.py", *extra])
 
 
+LAB_OVERRIDES = {
+    # no "get notified about Jupyter news?" pop-up over the first chapter
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+
+
 def lab(extra) -> int:
+    """JupyterLab on book/, without the news pop-up (a setting kept inside the environment)."""
+    overrides = VENV / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    overrides.parent.mkdir(parents=True, exist_ok=True)
+    overrides.write_text(json.dumps(LAB_OVERRIDES, indent=1) + "\n")
     return run([BIN / "jupyter", "lab", "book/", *extra])
 
 

@@ -43,6 +43,15 @@ RAW = ("{eval}", "{bib}", "{glue", "{cite", "{exercise}", "{solution}", "{doc}",
 NAME_FORMAT = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+:[,.]?\d*[a-z%]")  # ch2_value:.1f
 
 
+def test_every_lab_extension_is_compatible():
+    """`jupyter labextension list` flags no extension as incompatible with this JupyterLab."""
+    out = subprocess.run([str(Path(sys.executable).parent / "jupyter"), "labextension", "list"],
+                         capture_output=True, text=True)
+    listing = out.stdout + out.stderr
+    assert "jupyterlab-myst" in listing and "enabled" in listing
+    assert "not compatible" not in listing, listing
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

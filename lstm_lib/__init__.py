@@ -27,3 +27,7 @@ def __getattr__(name):
         from . import modules
         return getattr(modules, name)
     raise AttributeError(f"module 'lstm_lib' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -211,7 +211,8 @@ def test_the_numpy_half_imports_without_torch(name):
 def test_lstm_and_rnn_load_on_first_use():
     code = ("import sys, lstm_lib; assert 'torch' not in sys.modules; "
             "from lstm_lib import LSTM, RNN; import lstm_lib.modules as m; "
-            "assert LSTM is m.LSTM and RNN is m.RNN and lstm_lib.LSTM is m.LSTM")
+            "assert LSTM is m.LSTM and RNN is m.RNN and lstm_lib.LSTM is m.LSTM; "
+            "assert {'LSTM', 'RNN'} <= set(dir(lstm_lib))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 

@@ -6,21 +6,22 @@ the argument, what was expected and what was received, for example::
     ValueError: x: expected shape (T, B, d=3), got (5, 2, 4)
 
 The checks accept numpy arrays and torch tensors alike, so the numpy
-reference and the PyTorch modules share one vocabulary of errors.
+reference and the PyTorch modules share one vocabulary of errors. They never
+import torch: a tensor can only exist once its caller has imported torch, so
+:func:`is_tensor` looks for it in ``sys.modules`` (and ``import
+lstm_lib.reference`` stays free of torch).
 """
 from __future__ import annotations
 
 import numbers
+import sys
 
 import numpy as np
 
-try:  # torch is optional for the numpy half of the library
-    import torch
-except ImportError:  # pragma: no cover - torch is a pinned requirement
-    torch = None
 
-
-def _is_tensor(x) -> bool:
+def is_tensor(x) -> bool:
+    """True if ``x`` is a ``torch.Tensor``; never imports torch."""
+    torch = sys.modules.get("torch")
     return torch is not None and isinstance(x, torch.Tensor)
 
 
@@ -42,9 +43,17 @@ def _fmt_shape(expected, names=None) -> str:
     return "(" + ", ".join(parts) + (",)" if len(parts) == 1 else ")")
 
 
+def check_numpy(x, name: str):
+    """Require a numpy array; a tensor is refused with the hint to convert it."""
+    if not isinstance(x, np.ndarray):
+        hint = " (convert with .detach().numpy())" if is_tensor(x) else ""
+        raise TypeError(f"{name}: expected a numpy array{hint}, got {type(x).__name__}")
+    return x
+
+
 def check_floating(x, name: str):
     """Require a real floating-point numpy array or torch tensor."""
-    if _is_tensor(x):
+    if is_tensor(x):
         if not x.is_floating_point():
             raise TypeError(f"{name}: expected a floating-point tensor "
                             f"(float32 or float64), got dtype {x.dtype}")
@@ -60,8 +69,8 @@ def check_floating(x, name: str):
 
 def check_finite(x, name: str):
     """Require every entry to be finite (no NaN, no +/-inf)."""
-    if _is_tensor(x):
-        ok = bool(torch.isfinite(x.detach()).all())
+    if is_tensor(x):
+        ok = bool(x.detach().isfinite().all())
     else:
         ok = bool(np.isfinite(x).all())
     if not ok:
@@ -101,6 +110,14 @@ def check_ndim(x, name: str, allowed, meaning: str = ""):
         raise ValueError(f"{name}: expected a {allowed_s}-D input{extra}, "
                          f"got {x.ndim}-D with shape {_shape(x)}")
     return x
+
+
+def check_index(value, name: str, low: int, high: int) -> int:
+    """Require an integer in [low, high] (bools are rejected)."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+            or not low <= value <= high):
+        raise ValueError(f"{name}: expected an integer in [{low}, {high}], got {value!r}")
+    return int(value)
 
 
 def check_positive_int(value, name: str):

@@ -1,13 +1,16 @@
-"""One-step Jacobians, their products, and how gradients scale with the gap (Ch. 1, 5).
+"""One-step Jacobians, their products, and how gradients scale with the gap (Ch. 1, 2, 5).
 
 Everything here is per example (one row ``b`` of a batch) and numpy.
 
-Index convention. A trace from :mod:`lstm_lib.reference` holds the states
-``h[0] ... h[T-1]`` of a run of T steps. We name a *state* by its index
-into ``trace.h`` and call the initial state index ``-1`` (so h_{-1} is
-``trace.h0``). Step ``s`` (0 <= s < T) maps state ``s-1`` to state ``s``,
-and its one-step Jacobian is J_s. The gap between states ``t`` and ``T``
-is k = T - t.
+Index conventions, the only ones in lstm_lib. A trace from
+:mod:`lstm_lib.reference` holds the states ``h[0] ... h[T-1]`` of a run of
+T steps (``h[t]`` is h_{t+1} of the book's 1-based notation). We name a
+*state* by its index into ``trace.h`` and call the initial state index ``-1``
+(so h_{-1} is ``trace.h0``). Step ``s`` (0 <= s < T) maps state ``s-1`` to
+state ``s``, and its one-step Jacobian is J_s. A *gap* k counts steps back
+from the last state: gap 0 is state T-1 (the book's h_T), gap T is the
+initial state. Every array over gaps, here and in the chapters, has one row
+per gap, row k for gap k, k = 0..T.
 
 Vanilla RNN::
 
@@ -33,7 +36,8 @@ c_{t-1}, so the 2n x 2n one-step Jacobian has four blocks::
 
 Along the carry line alone the product over a gap is diagonal,
 diag(f_T) ... diag(f_{t+1}) = diag(prod_{s=t+1}^{T} f_s): see
-:func:`lstm_carry_product`.
+:func:`lstm_carry_product`; for a constant gate f it is f^k, which halves
+after :func:`half_life` steps.
 
 Measuring how a gradient scales with the gap: :func:`gradient_norm_by_gap`
 builds an RNN from a recurrent matrix W_hh (plus optional inputs) and returns
@@ -44,30 +48,19 @@ W_hh = s Q with every singular value equal to s, which shows the three regimes
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from .checks import (check_array, check_floating, check_in_range, check_ndim,
-                     check_positive_int)
-from .reference import (LSTMTrace, RNNTrace, _check_numpy, _check_trace,
-                        check_lstm_params, check_rnn_params, rnn_forward)
+from .checks import (check_array, check_floating, check_in_range, check_index, check_ndim,
+                     check_numpy, check_positive_int)
+from .reference import check_lstm_trace, check_rnn_trace, rnn_forward
 
 
 # ----------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------
 
-def _check_int(value, name: str, low: int, high: int) -> int:
-    """Require an integer in [low, high] (bools rejected)."""
-    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
-            or not low <= value <= high):
-        raise ValueError(f"{name}: expected an integer in [{low}, {high}], got {value!r}")
-    return int(value)
-
-
 def _check_matrix(W, name: str, n=None):
-    _check_numpy(W, name)
+    check_numpy(W, name)
     check_floating(W, name)
     check_ndim(W, name, (2,), "(n, n): a square matrix")
     if n is None:
@@ -77,7 +70,7 @@ def _check_matrix(W, name: str, n=None):
 
 def spectral_norm(W) -> float:
     """sigma_max(W): the largest singular value, ||W||_2."""
-    _check_numpy(W, "W")
+    check_numpy(W, "W")
     check_ndim(W, "W", (2,), "(a matrix)")
     check_array(W, "W")
     return float(np.linalg.norm(W, 2))
@@ -134,7 +127,7 @@ def rnn_step_jacobian(h_t, W_hh) -> np.ndarray:
     h_t (n,) is the state *after* the step (tanh' (a_t) = 1 - h_t^2);
     W_hh (n, n). Returns (n, n).
     """
-    _check_numpy(h_t, "h_t")
+    check_numpy(h_t, "h_t")
     check_floating(h_t, "h_t")
     check_ndim(h_t, "h_t", (1,), "(n,): one example's state")
     n = h_t.shape[0]
@@ -144,8 +137,8 @@ def rnn_step_jacobian(h_t, W_hh) -> np.ndarray:
 
 
 def _rnn_trace_checked(params, trace, b):
-    T, B, d, n = _check_trace(trace, RNNTrace, check_rnn_params, params, ("h0", "a", "h"))
-    b = _check_int(b, "b", 0, B - 1)
+    T, B, d, n = check_rnn_trace(params, trace)
+    b = check_index(b, "b", 0, B - 1)
     return T, b
 
 
@@ -157,8 +150,8 @@ def rnn_jacobian_product(params, trace, t: int, T: int, b: int = 0) -> np.ndarra
     (n, n); the identity when t == T.
     """
     steps, b = _rnn_trace_checked(params, trace, b)
-    T = _check_int(T, "T", -1, steps - 1)
-    t = _check_int(t, "t", -1, T)
+    T = check_index(T, "T", -1, steps - 1)
+    t = check_index(t, "t", -1, T)
     W_hh = params["W_hh"]
     P = np.eye(W_hh.shape[0], dtype=np.result_type(W_hh, trace.h))
     for s in range(T, t, -1):                 # P <- P J_s, from T back to t+1
@@ -204,6 +197,13 @@ def gradient_norm_by_gap(W_hh, K: int, W_xh=None, b_h=None, x=None, h0=None) -> 
     :func:`singular_value_bound` met with equality. Inputs push tanh off its
     linear part (1 - h^2 < 1), which only shrinks the norms.
     """
+    params, x, h0 = _one_example_rnn(W_hh, K, W_xh, b_h, x, h0)
+    trace = rnn_forward(params, x[:, None, :], h0)
+    return rnn_jacobian_norms(params, trace, b=0)
+
+
+def _one_example_rnn(W_hh, K, W_xh, b_h, x, h0):
+    """:func:`gradient_norm_by_gap`'s arguments, checked, as (params, x (K, d), h0 (1, n) or None)."""
     n = _check_matrix(W_hh, "W_hh").shape[0]
     K = check_positive_int(K, "K")
     if (W_xh is None) != (x is None):
@@ -211,29 +211,21 @@ def gradient_norm_by_gap(W_hh, K: int, W_xh=None, b_h=None, x=None, h0=None) -> 
                          f"got W_xh={'None' if W_xh is None else 'an array'} and "
                          f"x={'None' if x is None else 'an array'}")
     if x is None:
-        W_xh = np.zeros((n, 1))
-        x = np.zeros((K, 1))
+        W_xh, x = np.zeros((n, 1)), np.zeros((K, 1))
     else:
-        _check_numpy(W_xh, "W_xh")
-        check_floating(W_xh, "W_xh")
+        check_floating(check_numpy(W_xh, "W_xh"), "W_xh")
         check_ndim(W_xh, "W_xh", (2,), "(n, d)")
         check_array(W_xh, "W_xh", (n, None), ("n", "d"))
-        _check_numpy(x, "x")
-        check_floating(x, "x")
+        check_floating(check_numpy(x, "x"), "x")
         check_ndim(x, "x", (2,), "(K, d): one example's inputs, no batch axis")
         check_array(x, "x", (K, W_xh.shape[1]), ("K", "d"))
     if b_h is None:
         b_h = np.zeros(n)
     else:
-        _check_numpy(b_h, "b_h")
-        check_array(b_h, "b_h", (n,), ("n",))
+        check_array(check_numpy(b_h, "b_h"), "b_h", (n,), ("n",))
     if h0 is not None:
-        _check_numpy(h0, "h0")
-        check_array(h0, "h0", (n,), ("n",))
-        h0 = h0[None, :]
-    params = {"W_xh": W_xh, "W_hh": W_hh, "b_h": b_h}
-    trace = rnn_forward(params, x[:, None, :], h0)
-    return rnn_jacobian_norms(params, trace, b=0)
+        h0 = check_array(check_numpy(h0, "h0"), "h0", (n,), ("n",))[None, :]
+    return {"W_xh": W_xh, "W_hh": W_hh, "b_h": b_h}, x, h0
 
 
 def singular_value_bound(W_hh, K: int, gamma: float = 1.0) -> np.ndarray:
@@ -255,7 +247,7 @@ def singular_value_bound(W_hh, K: int, gamma: float = 1.0) -> np.ndarray:
 
 def lstm_carry_jacobian(f_t) -> np.ndarray:
     """dc_t/dc_{t-1} with h_{t-1} held fixed: exactly diag(f_t). f_t (n,) -> (n, n)."""
-    _check_numpy(f_t, "f_t")
+    check_numpy(f_t, "f_t")
     check_floating(f_t, "f_t")
     check_ndim(f_t, "f_t", (1,), "(n,): one example's forget gate")
     check_array(f_t, "f_t")
@@ -275,7 +267,7 @@ def lstm_carry_product(f) -> np.ndarray:
     diag(f_T) ... diag(f_{T-k+1}): the factor by which coordinate j of a
     gradient on c_T reaches c_{T-k} along the carry line alone.
     """
-    _check_numpy(f, "f")
+    check_numpy(f, "f")
     check_floating(f, "f")
     check_ndim(f, "f", (1, 2, 3), "(T,), (T, n) or (T, B, n): time first")
     check_array(f, "f")
@@ -285,10 +277,24 @@ def lstm_carry_product(f) -> np.ndarray:
     return np.concatenate([ones, np.cumprod(f[::-1], axis=0)], axis=0)
 
 
+def half_life(f):
+    """Memory half-life of a constant forget gate: ln(1/2) / ln(f) steps.
+
+    After that many steps, f**k = 1/2: half of what was stored (and half of
+    the carry-line gradient) is left. f must lie in (0, 1]; f = 1 gives inf.
+    Accepts a number or a numpy array of numbers.
+    """
+    arr = np.asarray(f, dtype=np.float64)
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0) or np.any(arr > 1):
+        raise ValueError(f"f: expected values in (0, 1], got {f!r}")
+    with np.errstate(divide="ignore"):
+        out = np.where(arr == 1.0, np.inf, np.log(0.5) / np.log(np.where(arr == 1.0, 0.5, arr)))
+    return float(out) if np.ndim(out) == 0 else out
+
+
 def _lstm_trace_checked(params, trace, b):
-    T, B, d, n = _check_trace(trace, LSTMTrace, check_lstm_params, params,
-                              ("h0", "c0", "f", "i", "c_tilde", "o", "c", "h"))
-    b = _check_int(b, "b", 0, B - 1)
+    T, B, d, n = check_lstm_trace(params, trace)
+    b = check_index(b, "b", 0, B - 1)
     return T, b
 
 
@@ -320,8 +326,19 @@ def lstm_state_jacobian(params, trace, t: int, b: int = 0) -> np.ndarray:
     exactly diag(f_t).
     """
     steps, b = _lstm_trace_checked(params, trace, b)
-    t = _check_int(t, "t", 0, steps - 1)
+    t = check_index(t, "t", 0, steps - 1)
     return _lstm_state_jacobian(params, trace, t, b)
+
+
+def lstm_state_jacobians(params, trace) -> np.ndarray:
+    """Every one-step state Jacobian of a trace: J[s, b] = d(c_s, h_s)/d(c_{s-1}, h_{s-1}).
+
+    The trace is checked once; each J[s, b] is :func:`lstm_state_jacobian`
+    of step s and example b. Returns (T, B, 2n, 2n).
+    """
+    T, B, d, n = check_lstm_trace(params, trace)
+    return np.stack([np.stack([_lstm_state_jacobian(params, trace, s, b) for b in range(B)])
+                     for s in range(T)])
 
 
 def lstm_state_jacobian_product(params, trace, t: int, T: int, b: int = 0) -> np.ndarray:
@@ -334,8 +351,8 @@ def lstm_state_jacobian_product(params, trace, t: int, T: int, b: int = 0) -> np
     the carry line through h and comes back.
     """
     steps, b = _lstm_trace_checked(params, trace, b)
-    T = _check_int(T, "T", -1, steps - 1)
-    t = _check_int(t, "t", -1, T)
+    T = check_index(T, "T", -1, steps - 1)
+    t = check_index(t, "t", -1, T)
     n = trace.h.shape[2]
     P = np.eye(2 * n, dtype=trace.h.dtype)
     for s in range(T, t, -1):

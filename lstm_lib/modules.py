@@ -30,6 +30,12 @@ step (see ``lstm_lib/fast.py`` and the appendix on performance). ``LSTM(...,
 fast=False)`` runs ``lstm_layer`` under autograd instead; the tests hold the
 two paths equal to each other and to ``torch.nn.LSTM``.
 
+Validation. ``forward`` checks its input and initial states on every call
+(shape, dtype, finiteness), with messages that name what was expected. It
+does not scan the weights, as ``torch.nn.LSTM`` does not: ``load_state_dict``
+refuses NaN or inf weights before copying any, and ``check_weights()`` checks
+the current ones on request (after a training step that diverged, say).
+
 Not supported (each raises ``NotImplementedError``): ``dropout > 0``,
 ``proj_size > 0`` and ``PackedSequence`` input.
 """
@@ -92,11 +98,20 @@ def _check_tensor(x, name):
     return check_floating(x, name)
 
 
+def _refuse_non_finite(module, state_dict, prefix, *args):
+    """``load_state_dict``'s pre-hook: refuse NaN or inf weights before any is copied."""
+    for name, _ in module.named_parameters(recurse=False):
+        value = state_dict.get(prefix + name)
+        if isinstance(value, torch.Tensor):
+            check_finite(value, name)
+
+
 class _Recurrent(nn.Module):
     """What LSTM and RNN share: parameters, validation, layers and directions.
 
     A subclass sets ``gates`` (4 for the LSTM, 1 for the RNN), ``n_states``
-    (2: h and c, or 1: h) and ``_layer`` (one layer, one direction).
+    (2: h and c, or 1: h), ``mode`` (torch.nn's name of the cell) and
+    ``_layer`` (one layer, one direction).
     """
 
     gates = 1
@@ -136,6 +151,13 @@ class _Recurrent(nn.Module):
                             nn.Parameter(torch.empty(G * n, **factory)))
                     setattr(self, f"bias_hh_l{layer}{suffix}",
                             nn.Parameter(torch.empty(G * n, **factory)))
+        self.register_load_state_dict_pre_hook(_refuse_non_finite)
+
+    def check_weights(self):
+        """Raise a ValueError naming the first parameter with a NaN or inf; else return self."""
+        for name, p in self.named_parameters():
+            check_finite(p, name)
+        return self
 
     def reset_parameters(self):
         """Draw every weight and bias from U(-1/sqrt(n), 1/sqrt(n)), as PyTorch does."""
@@ -212,7 +234,7 @@ class _Recurrent(nn.Module):
         return []
 
     def _check_inputs(self, input, hx):
-        """Validate input, initial states and parameters; return (input, states, batched)."""
+        """Validate the input and the initial states; return (input, states, batched)."""
         if isinstance(input, nn.utils.rnn.PackedSequence):
             raise NotImplementedError(
                 "PackedSequence input is not supported by lstm_lib; pass a padded "
@@ -235,8 +257,6 @@ class _Recurrent(nn.Module):
             raise TypeError(f"input: expected dtype {dtype} (the parameters' dtype), "
                             f"got {input.dtype}; convert one with .to()")
         check_finite(input, "input")
-        for name, p in self.named_parameters():
-            check_finite(p, name)
 
         D = 2 if self.bidirectional else 1
         B = input.shape[0 if self.batch_first else 1] if batched else None
@@ -290,6 +310,7 @@ class LSTM(_Recurrent):
 
     gates = 4
     n_states = 2
+    mode = "LSTM"
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
@@ -367,6 +388,7 @@ class RNN(_Recurrent):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, device, dtype)
         self.nonlinearity = nonlinearity
+        self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         self.reset_parameters()
 
     def _layer(self, x_proj, start, W_hh):

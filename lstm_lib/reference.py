@@ -36,21 +36,27 @@ LSTM (sigma is the logistic sigmoid, * the element-wise product)::
     h_t       = o_t * tanh(c_t)
 
 In batch form every ``W v`` above is ``V @ W.T`` with V of shape (B, ·).
+The gates are always listed in PyTorch's fused order i, f, g, o, named
+i, f, c, o here (``LSTM_GATES``).
+
+After the backward pass: :func:`clip_by_norm`, gradient clipping on the
+global norm (Pascanu, Mikolov and Bengio, 2013).
 
 Arrays are numpy; float64 is the intended dtype. float32 is accepted and
 kept: the results have the dtype numpy's promotion gives for the inputs
-(all float32 in, float32 out). Every input is validated with
-:mod:`lstm_lib.checks`; nothing is broadcast silently.
+(all float32 in, float32 out). Every public function validates its inputs
+with :mod:`lstm_lib.checks` first, then computes; nothing is broadcast silently.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import (check_array, check_finite, check_floating, check_in_range,
-                     check_ndim, check_positive_int, check_shape)
+from .checks import (check_array, check_floating, check_in_range, check_ndim, check_numpy,
+                     check_positive_int, check_shape)
 
 RNN_PARAM_NAMES = ("W_xh", "W_hh", "b_h")
 """The RNN's parameter names, in the order they are drawn by ``init_rnn_params``."""
@@ -62,12 +68,9 @@ LSTM_PARAM_NAMES = tuple(name for g in LSTM_GATES
                          for name in (f"W_x{g}", f"W_h{g}", f"b_{g}"))
 """W_xi, W_hi, b_i, W_xf, W_hf, b_f, W_xc, W_hc, b_c, W_xo, W_ho, b_o."""
 
-_SEQ_LAYOUT = ("(T, B, d): time-major and batched; for one sequence of shape "
-               "(T, d) pass x[:, None, :]")
-
 
 # ----------------------------------------------------------------------------
-# small pieces
+# the sigmoid and its inverse
 # ----------------------------------------------------------------------------
 
 def sigmoid(z):
@@ -84,6 +87,26 @@ def sigmoid(z):
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype)
 
 
+def logit(p):
+    """The inverse of the sigmoid: ln(p / (1 - p)), element-wise, for p in [0, 1].
+
+    The ends map to -inf (p = 0) and +inf (p = 1): sigma reaches neither. A
+    caller that needs a finite pre-activation clips the result where it calls,
+    e.g. ``np.clip(logit(p), -40, 40)`` (sigma(40) == 1.0 in float64).
+    Returns a float for a number, else a float64 array.
+    """
+    arr = np.asarray(p, dtype=np.float64)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 1):
+        raise ValueError(f"p: expected values in [0, 1], got {p!r}")
+    with np.errstate(divide="ignore"):
+        z = np.log(arr) - np.log1p(-arr)
+    return float(z) if z.ndim == 0 else z
+
+
+# ----------------------------------------------------------------------------
+# parameters: shapes, checks, initialisation
+# ----------------------------------------------------------------------------
+
 def rnn_param_shapes(input_size: int, hidden_size: int) -> dict:
     """Expected shapes of the RNN parameters: W_xh (n, d), W_hh (n, n), b_h (n,)."""
     d, n = input_size, hidden_size
@@ -93,62 +116,8 @@ def rnn_param_shapes(input_size: int, hidden_size: int) -> dict:
 def lstm_param_shapes(input_size: int, hidden_size: int) -> dict:
     """Expected shapes of the 12 LSTM parameters: W_x* (n, d), W_h* (n, n), b_* (n,)."""
     d, n = input_size, hidden_size
-    shapes = {}
-    for g in LSTM_GATES:
-        shapes[f"W_x{g}"] = (n, d)
-        shapes[f"W_h{g}"] = (n, n)
-        shapes[f"b_{g}"] = (n,)
-    return shapes
-
-
-def _axis_names(key: str) -> tuple:
-    """Axis labels for error messages: W_x* (n, d), W_h* (n, n), b_* (n,)."""
-    if key.startswith("W_x"):
-        return ("n", "d")
-    if key.startswith("W_h"):
-        return ("n", "n")
-    return ("n",)
-
-
-def _check_numpy(x, name: str):
-    """Reject torch tensors and other non-arrays with a message that says what to do."""
-    if not isinstance(x, np.ndarray):
-        hint = " (convert with .detach().numpy())" if type(x).__name__ == "Tensor" else ""
-        raise TypeError(f"{name}: expected a numpy array{hint}, got {type(x).__name__}")
-    return x
-
-
-def _check_params(params, names, kind: str, first: str):
-    """Validate a parameter dict and return (input_size d, hidden_size n).
-
-    ``first`` is the input weight whose shape (n, d) defines the sizes; every
-    other parameter must then have exactly its expected shape.
-    """
-    if not isinstance(params, Mapping):
-        raise TypeError(f"params: expected a dict of {kind} parameters "
-                        f"{', '.join(names)}, got {type(params).__name__}")
-    missing = [k for k in names if k not in params]
-    extra = sorted(str(k) for k in params if k not in names)
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"missing {missing}")
-        if extra:
-            parts.append(f"unexpected {extra}")
-        raise ValueError(f"params: {' and '.join(parts)}; an {kind} needs exactly "
-                         f"{', '.join(names)}")
-    W = _check_numpy(params[first], f"params['{first}']")
-    check_floating(W, f"params['{first}']")
-    check_ndim(W, f"params['{first}']", (2,), "(hidden_size n, input_size d)")
-    n, d = W.shape
-    if n == 0 or d == 0:
-        raise ValueError(f"params['{first}']: expected shape (n, d) with n >= 1 and "
-                         f"d >= 1, got {W.shape}")
-    shapes = (rnn_param_shapes if kind == "RNN" else lstm_param_shapes)(d, n)
-    for key in names:
-        p = _check_numpy(params[key], f"params['{key}']")
-        check_array(p, f"params['{key}']", shapes[key], _axis_names(key))
-    return d, n
+    return {name: shape for g in LSTM_GATES
+            for name, shape in ((f"W_x{g}", (n, d)), (f"W_h{g}", (n, n)), (f"b_{g}", (n,)))}
 
 
 def check_rnn_params(params) -> tuple:
@@ -165,35 +134,37 @@ def check_lstm_params(params) -> tuple:
     return _check_params(params, LSTM_PARAM_NAMES, "LSTM", "W_xi")
 
 
-def _check_sequence(x, d: int):
-    """Validate x: numpy, floating, (T, B, d) with T, B >= 1, finite. Returns (T, B)."""
-    _check_numpy(x, "x")
-    check_floating(x, "x")
-    check_ndim(x, "x", (3,), _SEQ_LAYOUT)
-    check_shape(x, "x", (None, None, d), ("T", "B", "d"))
-    T, B, _ = x.shape
-    if T == 0 or B == 0:
-        raise ValueError(f"x: expected at least one time step and one example "
-                         f"(T >= 1, B >= 1), got shape {x.shape}")
-    check_finite(x, "x")
-    return T, B
+def _check_params(params, names, kind: str, first: str):
+    """Validate a parameter dict and return (input_size d, hidden_size n).
 
+    ``first`` is the input weight whose shape (n, d) defines the sizes; every
+    other parameter must then have exactly its expected shape.
+    """
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params: expected a dict of {kind} parameters "
+                        f"{', '.join(names)}, got {type(params).__name__}")
+    missing = [k for k in names if k not in params]
+    extra = sorted(str(k) for k in params if k not in names)
+    if missing or extra:
+        parts = ([f"missing {missing}"] if missing else []) + \
+                ([f"unexpected {extra}"] if extra else [])
+        raise ValueError(f"params: {' and '.join(parts)}; an {kind} needs exactly "
+                         f"{', '.join(names)}")
+    W = check_numpy(params[first], f"params['{first}']")
+    check_floating(W, f"params['{first}']")
+    check_ndim(W, f"params['{first}']", (2,), "(hidden_size n, input_size d)")
+    n, d = W.shape
+    if n == 0 or d == 0:
+        raise ValueError(f"params['{first}']: expected shape (n, d) with n >= 1 and "
+                         f"d >= 1, got {W.shape}")
+    shapes = (rnn_param_shapes if kind == "RNN" else lstm_param_shapes)(d, n)
+    for key in names:
+        axes = ("n", "d") if key.startswith("W_x") else ("n", "n") if key.startswith("W_h") \
+            else ("n",)
+        check_array(check_numpy(params[key], f"params['{key}']"), f"params['{key}']",
+                    shapes[key], axes)
+    return d, n
 
-def _check_state(s, name: str, B: int, n: int, dtype):
-    """An initial state: zeros of shape (B, n) when None, else validated."""
-    if s is None:
-        return np.zeros((B, n), dtype=dtype)
-    _check_numpy(s, name)
-    return check_array(s, name, (B, n), ("B", "n"))
-
-
-def _dtype(*arrays):
-    return np.result_type(*[a for a in arrays if a is not None])
-
-
-# ----------------------------------------------------------------------------
-# initialisation
-# ----------------------------------------------------------------------------
 
 def init_rnn_params(input_size: int, hidden_size: int, seed: int = 0, scale=None) -> dict:
     """Random RNN parameters drawn like PyTorch: every entry from U(-k, k).
@@ -235,6 +206,86 @@ def init_lstm_params(input_size: int, hidden_size: int, seed: int = 0,
 
 
 # ----------------------------------------------------------------------------
+# inputs, states and traces: checks
+# ----------------------------------------------------------------------------
+
+def check_state(s, name: str, B: int, n: int, dtype=np.float64):
+    """An optional (B, n) state or gradient: zeros of ``dtype`` when None, else validated."""
+    if s is None:
+        return np.zeros((B, n), dtype=dtype)
+    return check_array(check_numpy(s, name), name, (B, n), ("B", "n"))
+
+
+def _check_sequence(x, d: int):
+    """x: numpy, floating, (T, B, d) with T, B >= 1, finite. Returns (T, B)."""
+    check_floating(check_numpy(x, "x"), "x")
+    check_ndim(x, "x", (3,), "(T, B, d): time-major and batched; for one sequence of "
+               "shape (T, d) pass x[:, None, :]")
+    check_shape(x, "x", (None, None, d), ("T", "B", "d"))
+    T, B, _ = x.shape
+    if T == 0 or B == 0:
+        raise ValueError(f"x: expected at least one time step and one example "
+                         f"(T >= 1, B >= 1), got shape {x.shape}")
+    check_array(x, "x")
+    return T, B
+
+
+def _check_step(x_t, d: int, n: int, **states):
+    """One step's input x_t (B, d) and its previous states, each (B, n)."""
+    check_floating(check_numpy(x_t, "x_t"), "x_t")
+    check_ndim(x_t, "x_t", (2,), "(B, d): one time step of a batch")
+    check_array(x_t, "x_t", (None, d), ("B", "d"))
+    for name, s in states.items():
+        check_state(s, name, x_t.shape[0], n)
+
+
+def check_rnn_trace(params, trace) -> tuple:
+    """Validate an RNN parameter dict and an :class:`RNNTrace` of it; return (T, B, d, n)."""
+    return _check_trace(params, trace, RNNTrace, check_rnn_params, ("h0", "a", "h"))
+
+
+def check_lstm_trace(params, trace) -> tuple:
+    """Validate an LSTM parameter dict and an :class:`LSTMTrace` of it; return (T, B, d, n)."""
+    return _check_trace(params, trace, LSTMTrace, check_lstm_params,
+                        ("h0", "c0", "f", "i", "c_tilde", "o", "c", "h"))
+
+
+def _check_trace(params, trace, cls, params_check, fields):
+    if not isinstance(trace, cls):
+        raise TypeError(f"trace: expected a {cls.__name__} from the forward pass, "
+                        f"got {type(trace).__name__}")
+    d, n = params_check(params)
+    check_numpy(trace.x, "trace.x")
+    check_ndim(trace.x, "trace.x", (3,), "(T, B, d)")
+    check_shape(trace.x, "trace.x", (None, None, d), ("T", "B", "d"))
+    T, B, _ = trace.x.shape
+    for name in fields:
+        value = check_numpy(getattr(trace, name), f"trace.{name}")
+        if name in ("h0", "c0"):
+            check_shape(value, f"trace.{name}", (B, n), ("B", "n"))
+        else:
+            check_shape(value, f"trace.{name}", (T, B, n), ("T", "B", "n"))
+    return T, B, d, n
+
+
+def _check_upstream(dh, dh_T, dc_T, T, B, n, has_c: bool):
+    """The loss's gradients for a backward pass: at least one, each validated."""
+    if dh is None and dh_T is None and dc_T is None:
+        wanted = "dh (T, B, n), dh_T (B, n)" + (" or dc_T (B, n)" if has_c else "")
+        raise ValueError(f"no upstream gradient: give at least one of {wanted}; "
+                         "with none every gradient is zero")
+    if dh is not None:
+        check_array(check_numpy(dh, "dh"), "dh", (T, B, n), ("T", "B", "n"))
+    for name, g in (("dh_T", dh_T), ("dc_T", dc_T)):
+        if g is not None:
+            check_state(g, name, B, n)
+
+
+def _dtype(*arrays):
+    return np.result_type(*[a for a in arrays if a is not None])
+
+
+# ----------------------------------------------------------------------------
 # vanilla RNN
 # ----------------------------------------------------------------------------
 
@@ -262,12 +313,7 @@ def rnn_step(params, x_t, h_prev) -> dict:
     x_t (B, d), h_prev (B, n). Returns ``{"a": a_t, "h": h_t}``, each (B, n).
     """
     d, n = check_rnn_params(params)
-    _check_numpy(x_t, "x_t")
-    check_floating(x_t, "x_t")
-    check_ndim(x_t, "x_t", (2,), "(B, d): one time step of a batch")
-    check_array(x_t, "x_t", (None, d), ("B", "d"))
-    _check_numpy(h_prev, "h_prev")
-    check_array(h_prev, "h_prev", (x_t.shape[0], n), ("B", "n"))
+    _check_step(x_t, d, n, h_prev=h_prev)
     a = x_t @ params["W_xh"].T + h_prev @ params["W_hh"].T + params["b_h"]
     return {"a": a, "h": np.tanh(a)}
 
@@ -285,7 +331,7 @@ def rnn_forward(params, x, h0=None) -> RNNTrace:
     d, n = check_rnn_params(params)
     T, B = _check_sequence(x, d)
     dtype = _dtype(x, h0, *params.values())
-    h0 = _check_state(h0, "h0", B, n, dtype)
+    h0 = check_state(h0, "h0", B, n, dtype)
     h_prev = h0
     W_xh, W_hh, b_h = params["W_xh"], params["W_hh"], params["b_h"]
     a = np.empty((T, B, n), dtype=dtype)
@@ -295,41 +341,6 @@ def rnn_forward(params, x, h0=None) -> RNNTrace:
         h[t] = np.tanh(a[t])
         h_prev = h[t]
     return RNNTrace(x=x, h0=h0, a=a, h=h)
-
-
-def _check_trace(trace, cls, params_check, params, fields):
-    if not isinstance(trace, cls):
-        raise TypeError(f"trace: expected a {cls.__name__} from the forward pass, "
-                        f"got {type(trace).__name__}")
-    d, n = params_check(params)
-    _check_numpy(trace.x, "trace.x")
-    check_ndim(trace.x, "trace.x", (3,), "(T, B, d)")
-    check_shape(trace.x, "trace.x", (None, None, d), ("T", "B", "d"))
-    T, B, _ = trace.x.shape
-    for name in fields:
-        value = getattr(trace, name)
-        _check_numpy(value, f"trace.{name}")
-        if name in ("h0", "c0"):
-            check_shape(value, f"trace.{name}", (B, n), ("B", "n"))
-        else:
-            check_shape(value, f"trace.{name}", (T, B, n), ("T", "B", "n"))
-    return T, B, d, n
-
-
-def _check_upstream(dh, dh_T, dc_T, T, B, n, has_c: bool):
-    if dh is None and dh_T is None and dc_T is None:
-        wanted = "dh (T, B, n), dh_T (B, n)" + (" or dc_T (B, n)" if has_c else "")
-        raise ValueError(f"no upstream gradient: give at least one of {wanted}; "
-                         "with none every gradient is zero")
-    if dh is not None:
-        _check_numpy(dh, "dh")
-        check_array(dh, "dh", (T, B, n), ("T", "B", "n"))
-    if dh_T is not None:
-        _check_numpy(dh_T, "dh_T")
-        check_array(dh_T, "dh_T", (B, n), ("B", "n"))
-    if dc_T is not None:
-        _check_numpy(dc_T, "dc_T")
-        check_array(dc_T, "dc_T", (B, n), ("B", "n"))
 
 
 def rnn_backward(params, trace: RNNTrace, dh=None, dh_T=None) -> dict:
@@ -351,8 +362,7 @@ def rnn_backward(params, trace: RNNTrace, dh=None, dh_T=None) -> dict:
     Returns a dict with keys W_xh, W_hh, b_h (shapes of the parameters),
     h0 (B, n) and x (T, B, d).
     """
-    T, B, d, n = _check_trace(trace, RNNTrace, check_rnn_params, params,
-                              ("h0", "a", "h"))
+    T, B, d, n = check_rnn_trace(params, trace)
     _check_upstream(dh, dh_T, None, T, B, n, has_c=False)
     W_xh, W_hh = params["W_xh"], params["W_hh"]
     dtype = _dtype(trace.h, trace.x, dh, dh_T, *params.values())
@@ -434,14 +444,7 @@ def lstm_step(params, x_t, h_prev, c_prev) -> dict:
     f, i, c_tilde, o, c, h, each (B, n).
     """
     d, n = check_lstm_params(params)
-    _check_numpy(x_t, "x_t")
-    check_floating(x_t, "x_t")
-    check_ndim(x_t, "x_t", (2,), "(B, d): one time step of a batch")
-    check_array(x_t, "x_t", (None, d), ("B", "d"))
-    B = x_t.shape[0]
-    for name, s in (("h_prev", h_prev), ("c_prev", c_prev)):
-        _check_numpy(s, name)
-        check_array(s, name, (B, n), ("B", "n"))
+    _check_step(x_t, d, n, h_prev=h_prev, c_prev=c_prev)
     return _lstm_step(params, x_t, h_prev, c_prev)
 
 
@@ -455,8 +458,8 @@ def lstm_forward(params, x, h0=None, c0=None) -> LSTMTrace:
     d, n = check_lstm_params(params)
     T, B = _check_sequence(x, d)
     dtype = _dtype(x, h0, c0, *params.values())
-    h0 = _check_state(h0, "h0", B, n, dtype)
-    c0 = _check_state(c0, "c0", B, n, dtype)
+    h0 = check_state(h0, "h0", B, n, dtype)
+    c0 = check_state(c0, "c0", B, n, dtype)
     out = {k: np.empty((T, B, n), dtype=dtype)
            for k in ("f", "i", "c_tilde", "o", "c", "h")}
     h_prev, c_prev = h0, c0
@@ -492,8 +495,7 @@ def lstm_backward(params, trace: LSTMTrace, dh=None, dh_T=None, dc_T=None) -> di
     Returns a dict with the 12 parameter gradients (keys of LSTM_PARAM_NAMES,
     summed over the batch), h0 and c0 (B, n), and x (T, B, d).
     """
-    T, B, d, n = _check_trace(trace, LSTMTrace, check_lstm_params, params,
-                              ("h0", "c0", "f", "i", "c_tilde", "o", "c", "h"))
+    T, B, d, n = check_lstm_trace(params, trace)
     _check_upstream(dh, dh_T, dc_T, T, B, n, has_c=True)
     dtype = _dtype(trace.h, trace.x, dh, dh_T, dc_T, *params.values())
     grads = {name: np.zeros_like(params[name], dtype=dtype) for name in LSTM_PARAM_NAMES}
@@ -527,3 +529,64 @@ def lstm_backward(params, trace: LSTMTrace, dh=None, dh_T=None, dc_T=None) -> di
     grads["c0"] = dc_next
     grads["x"] = dx
     return grads
+
+
+# ----------------------------------------------------------------------------
+# after the backward pass: clipping by the global norm
+# ----------------------------------------------------------------------------
+
+def global_norm(grads) -> float:
+    """||g||_2 of all gradients at once: sqrt of the sum of every squared entry.
+
+    ``grads`` is a dict of numpy arrays (e.g. {W_xh, W_hh, b_h}) or a list of
+    them; the norm treats them as one long vector g.
+    """
+    _, arrays = _grad_items(grads)
+    return float(math.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays)))
+
+
+def clip_by_norm(grads, max_norm: float, eps: float = 0.0):
+    """Gradient clipping on the global norm: if ||g||_2 > tau, g <- tau g / ||g||_2.
+
+    ``grads``: a dict or a list of numpy arrays, clipped together (one norm
+    over all of them, so the direction of g is kept). ``max_norm`` is tau > 0.
+    Returns new arrays in a container of the same kind (dict with the same
+    keys, or list); the input is not modified.
+
+    The scale applied is min(1, tau / (||g||_2 + eps)). With eps = 0 (the
+    default) a clipped gradient has norm exactly tau. PyTorch's
+    ``torch.nn.utils.clip_grad_norm_`` uses eps = 1e-6; pass it to reproduce
+    PyTorch bit for bit.
+    """
+    keys, arrays = _grad_items(grads)
+    check_in_range(max_norm, "max_norm", low=0.0, inclusive=False)
+    check_in_range(eps, "eps", low=0.0)
+    total = global_norm(arrays)
+    denom = total + float(eps)
+    coef = 1.0 if denom == 0.0 else min(1.0, float(max_norm) / denom)
+    clipped = [a * coef for a in arrays]
+    if keys is None:
+        return clipped
+    return dict(zip(keys, clipped))
+
+
+def _grad_items(grads):
+    """(keys or None, list of arrays) from a dict or a sequence of gradient arrays."""
+    if isinstance(grads, Mapping):
+        keys = list(grads)
+        arrays = [grads[k] for k in keys]
+        names = [f"grads[{k!r}]" for k in keys]
+    elif isinstance(grads, (list, tuple)):
+        keys = None
+        arrays = list(grads)
+        names = [f"grads[{j}]" for j in range(len(arrays))]
+    else:
+        raise TypeError(f"grads: expected a dict or a list of numpy arrays, "
+                        f"got {type(grads).__name__}")
+    if not arrays:
+        raise ValueError("grads: expected at least one gradient array, got none")
+    for a, name in zip(arrays, names):
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"{name}: expected a numpy array, got {type(a).__name__}")
+        check_array(a, name)
+    return keys, arrays

@@ -13,6 +13,16 @@ The per-gate dict uses NOTATION's names: W_xi, W_hi, b_i, W_xf, ..., W_xc
 torch tensors (the result has the input's type). ``lstm_params_from_torch``
 reads one layer and direction of ``torch.nn.LSTM`` or ``lstm_lib.LSTM``
 into numpy float64, ready for the numpy reference.
+
+A module is recognised by what it stores, not by its class: ``torch.nn``'s
+recurrent modules and ``lstm_lib.modules``' both name their kind in ``mode``
+("LSTM", "RNN_TANH", "RNN_RELU") and their weights ``weight_ih_l{k}``,
+``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``. So this file does not
+import ``lstm_lib.modules`` (which imports it, for :func:`set_forget_bias`).
+
+:func:`set_gate_bias` writes one gate's effective bias b_g = bias_ih + bias_hh
+blocks; :func:`set_forget_bias` is that for the forget gate, the case the
+chapters name.
 """
 from __future__ import annotations
 
@@ -22,13 +32,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checks import check_array, check_positive_int
+from .checks import check_array, check_in_range, check_positive_int, is_tensor
+from .reference import LSTM_GATES
 
-GATE_ORDER = ("i", "f", "c", "o")   # PyTorch's i, f, g, o; "c" is the candidate c_tilde
+_MODES = {"LSTM": ("LSTM",), "RNN": ("RNN_TANH", "RNN_RELU")}
 
 
-def _is_tensor(x):
-    return isinstance(x, torch.Tensor)
+def _check_module(module, kind):
+    """Require an nn.Module that stores a torch.nn.LSTM's (or RNN's) weights."""
+    if not (isinstance(module, nn.Module) and getattr(module, "mode", None) in _MODES[kind]):
+        raise TypeError(f"module: expected torch.nn.{kind} or lstm_lib.modules.{kind}, "
+                        f"got {type(module).__name__}")
 
 
 def split_lstm_weights(weight_ih, weight_hh, bias_ih=None, bias_hh=None):
@@ -40,10 +54,10 @@ def split_lstm_weights(weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     Works for numpy arrays and torch tensors alike; do not mix the two.
     """
     arrays = [a for a in (weight_ih, weight_hh, bias_ih, bias_hh) if a is not None]
-    torch_in = _is_tensor(weight_ih)
+    torch_in = is_tensor(weight_ih)
     for name, a in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"),
                        (weight_ih, weight_hh, bias_ih, bias_hh)):
-        if a is not None and _is_tensor(a) != torch_in:
+        if a is not None and is_tensor(a) != torch_in:
             kind = "torch tensors" if torch_in else "numpy arrays"
             raise TypeError(f"{name}: expected {kind} like weight_ih, got {type(a).__name__}")
     check_array(weight_ih, "weight_ih", (None, None), ("4n", "d"), finite=False)
@@ -65,7 +79,7 @@ def split_lstm_weights(weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     else:
         bias = weight_ih.new_zeros(4 * n) if torch_in else np.zeros(4 * n, weight_ih.dtype)
     params = {}
-    for k, g in enumerate(GATE_ORDER):
+    for k, g in enumerate(LSTM_GATES):
         block = slice(k * n, (k + 1) * n)
         params[f"W_x{g}"] = weight_ih[block]
         params[f"W_h{g}"] = weight_hh[block]
@@ -81,35 +95,31 @@ def fuse_lstm_weights(params):
     """
     if not isinstance(params, dict):
         raise TypeError(f"params: expected a dict of per-gate arrays, got {type(params).__name__}")
-    keys = [f"{p}{g}" for g in GATE_ORDER for p in ("W_x", "W_h", "b_")]
+    keys = [f"{p}{g}" for g in LSTM_GATES for p in ("W_x", "W_h", "b_")]
     missing = [k for k in keys if k not in params]
     if missing:
         raise ValueError(f"params: expected keys {keys}, missing {missing}")
-    torch_in = _is_tensor(params["W_xi"])
+    torch_in = is_tensor(params["W_xi"])
     n, d = params["W_xi"].shape if params["W_xi"].ndim == 2 else (None, None)
     check_array(params["W_xi"], "params['W_xi']", (None, None), ("n", "d"), finite=False)
-    for g in GATE_ORDER:
+    for g in LSTM_GATES:
         for key, shape, axes in ((f"W_x{g}", (n, d), ("n", "d")),
                                  (f"W_h{g}", (n, n), ("n", "n")),
                                  (f"b_{g}", (n,), ("n",))):
             a = params[key]
-            if _is_tensor(a) != torch_in:
+            if is_tensor(a) != torch_in:
                 raise TypeError(f"params['{key}']: expected the same array type as "
                                 f"params['W_xi'], got {type(a).__name__}")
             check_array(a, f"params['{key}']", shape, axes, finite=False)
     cat = torch.cat if torch_in else np.concatenate
-    return (cat([params[f"W_x{g}"] for g in GATE_ORDER]),
-            cat([params[f"W_h{g}"] for g in GATE_ORDER]),
-            cat([params[f"b_{g}"] for g in GATE_ORDER]))
+    return (cat([params[f"W_x{g}"] for g in LSTM_GATES]),
+            cat([params[f"W_h{g}"] for g in LSTM_GATES]),
+            cat([params[f"b_{g}"] for g in LSTM_GATES]))
 
 
 def _layer_tensors(module, layer, reverse, kind):
     """Fused tensors of one layer and direction, after checking the arguments."""
-    from . import modules  # imported here: modules.py imports this file
-    allowed = {"LSTM": (nn.LSTM, modules.LSTM), "RNN": (nn.RNN, modules.RNN)}[kind]
-    if not isinstance(module, allowed):
-        raise TypeError(f"module: expected torch.nn.{kind} or lstm_lib.modules.{kind}, "
-                        f"got {type(module).__name__}")
+    _check_module(module, kind)
     if getattr(module, "proj_size", 0):
         raise NotImplementedError(f"module: proj_size > 0 is not supported, "
                                   f"got proj_size={module.proj_size}")
@@ -185,32 +195,38 @@ def rnn_param_count(input_size, hidden_size, num_layers=1, bidirectional=False, 
     return _count(1, input_size, hidden_size, num_layers, bidirectional, biases, "biases")
 
 
-def _lstm_biases(module):
-    from . import modules
-    if not isinstance(module, (nn.LSTM, modules.LSTM)):
-        raise TypeError(f"module: expected torch.nn.LSTM or lstm_lib.modules.LSTM, "
-                        f"got {type(module).__name__}")
+def set_gate_bias(module, gate, value):
+    """Set one gate's effective bias b_g = bias_ih[block] + bias_hh[block] to ``value``.
+
+    gate: "i", "f", "c" (the candidate, PyTorch's g) or "o"; its block is rows
+    k n .. (k + 1) n of the fused order i, f, g, o. Every layer and direction
+    gets bias_ih[block] = value and bias_hh[block] = 0, so the sum, which is
+    what the gate sees, equals ``value``. Returns the module.
+    """
+    if gate not in LSTM_GATES:
+        raise ValueError(f"gate: expected one of {LSTM_GATES}, got {gate!r}")
+    check_in_range(value, "value")
+    _check_module(module, "LSTM")
     if not module.bias:
         raise ValueError("module: expected an LSTM with bias=True, got bias=False")
-    return [(getattr(module, name), getattr(module, name.replace("bias_ih", "bias_hh")))
-            for name, _ in module.named_parameters() if name.startswith("bias_ih")]
+    n, k = module.hidden_size, LSTM_GATES.index(gate)
+    block = slice(k * n, (k + 1) * n)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if name.startswith("bias_ih"):
+                p[block] = value
+            elif name.startswith("bias_hh"):
+                p[block] = 0.0
+    return module
 
 
 def set_forget_bias(module, value):
     """Set the effective forget bias b_f = bias_ih[n:2n] + bias_hh[n:2n] to ``value``.
 
-    Every layer and direction gets bias_ih[n:2n] = value and bias_hh[n:2n] = 0,
-    so the sum, which is what the gate sees, equals ``value``. Returns the module.
+    ``set_gate_bias(module, "f", value)``: every layer and direction gets
+    bias_ih[n:2n] = value and bias_hh[n:2n] = 0. Returns the module.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"value: expected a finite number, got {value!r}")
-    pairs = _lstm_biases(module)
-    n = module.hidden_size
-    with torch.no_grad():
-        for bias_ih, bias_hh in pairs:
-            bias_ih[n:2 * n] = value
-            bias_hh[n:2 * n] = 0.0
-    return module
+    return set_gate_bias(module, "f", value)
 
 
 def orthogonal_recurrent_(module, gain=1.0, generator=None):

@@ -1,6 +1,9 @@
 import pytest
 import torch
 
+# LSTM_LIB_NO_PROGRESS (no progress bars) is set by the conftest.py at the repository's root,
+# so that it also holds when pytest runs notebooks alone.
+
 
 @pytest.fixture(scope="module")
 def one_thread():

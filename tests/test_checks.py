@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from lstm_lib.checks import (check_array, check_finite, check_floating, check_in_range,
-                             check_ndim, check_positive_int, check_shape)
+                             check_index, check_ndim, check_numpy, check_positive_int,
+                             check_shape, is_tensor)
 
 
 # ---------------------------------------------------------------------------
@@ -209,3 +210,29 @@ def test_check_in_range_messages(value, low, high, inclusive, message):
 
 def test_check_in_range_open_interval_accepts_interior():
     assert check_in_range(0.5, "p", 0, 1, inclusive=False) == 0.5
+
+
+# ---------------------------------------------------------------------------
+# is_tensor, check_numpy, check_index
+# ---------------------------------------------------------------------------
+
+def test_is_tensor_without_importing_torch():
+    assert is_tensor(torch.zeros(2)) and not is_tensor(np.zeros(2)) and not is_tensor([1.0])
+
+
+def test_check_numpy_refuses_a_tensor_with_a_hint():
+    x = np.zeros(2)
+    assert check_numpy(x, "x") is x
+    with pytest.raises(TypeError, match=re.escape("x: expected a numpy array (convert with "
+                                                  ".detach().numpy()), got Tensor")):
+        check_numpy(torch.zeros(2), "x")
+    with pytest.raises(TypeError, match=re.escape("x: expected a numpy array, got list")):
+        check_numpy([0.0], "x")
+
+
+def test_check_index_bounds_and_types():
+    assert check_index(np.int64(3), "t", -1, 3) == 3 and check_index(-1, "t", -1, 3) == -1
+    for bad in (4, -2, 1.0, True, "1"):
+        with pytest.raises(ValueError, match=re.escape(f"t: expected an integer in [-1, 3], "
+                                                       f"got {bad!r}")):
+            check_index(bad, "t", -1, 3)

@@ -1,12 +1,15 @@
 """Tests for lstm_lib.jacobians against torch.autograd.functional.jacobian and the equations."""
+import math
+
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 from torch.autograd.functional import jacobian
 
-from lstm_lib.jacobians import (gradient_norm_by_gap, lstm_carry_jacobian, lstm_carry_product,
-                                lstm_state_jacobian, lstm_state_jacobian_product,
+from lstm_lib.jacobians import (gradient_norm_by_gap, half_life, lstm_carry_jacobian,
+                                lstm_carry_product, lstm_state_jacobian,
+                                lstm_state_jacobian_product, lstm_state_jacobians,
                                 rnn_jacobian_norms, rnn_jacobian_product, rnn_step_jacobian,
                                 scaled_gaussian, scaled_orthogonal, singular_value_bound,
                                 spectral_norm, spectral_radius)
@@ -397,3 +400,34 @@ def test_matrix_constructors_bad_arguments():
         spectral_norm(np.zeros(3))
     with pytest.raises(ValueError, match=r"W: expected shape \(n=2, n=2\), got \(2, 3\)"):
         spectral_radius(np.zeros((2, 3)))
+
+
+# ---------------------------------------------------------------------------
+# every step's state Jacobian at once, and the half-life of a constant gate
+# ---------------------------------------------------------------------------
+
+def test_lstm_state_jacobians_are_each_step_and_example():
+    p = init_lstm_params(3, 4, seed=1)
+    tr = lstm_forward(p, np.random.default_rng(2).standard_normal((5, 2, 3)))
+    J = lstm_state_jacobians(p, tr)
+    assert J.shape == (5, 2, 8, 8)
+    for t in range(5):
+        for b in range(2):
+            np.testing.assert_array_equal(J[t, b], lstm_state_jacobian(p, tr, t, b))
+
+
+@pytest.mark.parametrize("f", [0.5, 0.73, 0.9, 0.99, 0.999])
+def test_half_life_halves(f):
+    k = half_life(f)
+    assert math.isclose(f ** k, 0.5, rel_tol=1e-12)
+
+
+def test_half_life_values_and_edges():
+    assert half_life(0.5) == pytest.approx(1.0, rel=1e-12)
+    assert half_life(0.99) == pytest.approx(68.9675639, rel=1e-8)
+    assert math.isinf(half_life(1.0))
+    arr = half_life(np.array([0.5, 1.0]))
+    assert arr.shape == (2,) and arr[0] == pytest.approx(1.0) and math.isinf(arr[1])
+    for bad in (0.0, -0.1, 1.01, float("nan")):
+        with pytest.raises(ValueError, match="f: expected values in"):
+            half_life(bad)

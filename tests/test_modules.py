@@ -376,10 +376,31 @@ def test_rnn_rejects_bad_states():
         m(x, h)
 
 
-@pytest.mark.parametrize("module", [LSTM(3, 4, num_layers=2), RNN(3, 4)], ids=["lstm", "rnn"])
-def test_forward_rejects_non_finite_parameters(module):
+@pytest.mark.parametrize("cls", [LSTM, RNN], ids=["lstm", "rnn"])
+def test_non_finite_weights_are_refused_at_load_and_on_request(cls):
+    """forward checks inputs and states, not the weights (as torch.nn); loading refuses
+    NaN or inf weights before copying any, and check_weights() looks when asked."""
     name = "weight_hh_l0"
-    with torch.no_grad():
-        getattr(module, name)[0, 0] = float("nan")
+    module = cls(3, 4, num_layers=2)
+    assert module.check_weights() is module
+    state = {k: v.clone() for k, v in module.state_dict().items()}
+    bad = dict(state)
+    bad[name] = state[name].clone()
+    bad[name][0, 0] = float("nan")
     with pytest.raises(ValueError, match=rf"{name}: expected finite values, got NaN or inf"):
-        module(torch.randn(5, 2, 3))
+        module.load_state_dict(bad)
+    for key, value in module.state_dict().items():             # nothing was copied
+        assert torch.equal(value, state[key])
+    with torch.no_grad():
+        getattr(module, name)[0, 0] = float("inf")
+    out, _ = module(torch.randn(5, 2, 3))                        # no scan of the weights here
+    with pytest.raises(ValueError, match=rf"{name}: expected finite values, got NaN or inf"):
+        module.check_weights()
+
+
+def test_a_checked_load_still_loads_from_torch_nn():
+    ours = LSTM(3, 4, num_layers=2, bidirectional=True)
+    theirs = nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+    ours.load_state_dict(theirs.state_dict())
+    for key, value in theirs.state_dict().items():
+        assert torch.equal(ours.state_dict()[key], value)

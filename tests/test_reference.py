@@ -10,11 +10,12 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from lstm_lib.reference import (LSTM_GATES, LSTM_PARAM_NAMES, LSTMTrace, RNN_PARAM_NAMES,
-                                RNNTrace, check_lstm_params, check_rnn_params,
-                                init_lstm_params, init_rnn_params, lstm_backward,
+                                RNNTrace, check_lstm_params, check_lstm_trace, check_rnn_params,
+                                check_rnn_trace, check_state, clip_by_norm, global_norm,
+                                init_lstm_params, init_rnn_params, logit, lstm_backward,
                                 lstm_forward, lstm_param_shapes, lstm_step, rnn_backward,
                                 rnn_forward, rnn_param_shapes, rnn_step, sigmoid)
-from helpers import assert_close, rel_err
+from helpers import assert_close
 
 TOL_FORWARD = 1e-10   # float64, forward
 TOL_BPTT = 1e-8       # float64, hand-written BPTT
@@ -636,3 +637,118 @@ def test_traces_are_dataclasses_with_documented_fields(lstm_setup):
     rtr = rnn_forward(init_rnn_params(3, 4), x)
     assert list(vars(rtr)) == ["x", "h0", "a", "h"]
     assert rtr.a.shape == rtr.h.shape == (5, 2, 4)
+
+
+# ---------------------------------------------------------------------------
+# logit: the one inverse of the sigmoid
+# ---------------------------------------------------------------------------
+
+def test_logit_inverts_the_sigmoid():
+    z = np.linspace(-6, 6, 13)
+    assert_close(logit(sigmoid(z)), z, 1e-9)
+    p = np.array([0.01, 0.27, 0.5, 0.73, 0.99])
+    assert_close(sigmoid(logit(p)), p)
+    assert isinstance(logit(0.25), float) and logit(0.5) == 0.0
+
+
+def test_logit_maps_the_ends_to_infinity_and_the_caller_clips():
+    """sigma reaches neither 0 nor 1: the ends are -inf and +inf; a caller that needs a
+    finite pre-activation clips (40 is enough for sigma(z) == 1.0 in float64)."""
+    assert logit(1.0) == np.inf and logit(0.0) == -np.inf
+    z = np.clip(logit(np.array([0.0, 0.5, 1.0])), -40.0, 40.0)
+    assert list(z) == [-40.0, 0.0, 40.0] and sigmoid(np.float64(40.0)) == 1.0
+    for bad in (1.5, -0.1, float("nan"), np.array([0.5, 2.0])):
+        with pytest.raises(ValueError, match=r"p: expected values in \[0, 1\]"):
+            logit(bad)
+
+
+# ---------------------------------------------------------------------------
+# public checks of states and traces (used by jacobians and the chapters)
+# ---------------------------------------------------------------------------
+
+def test_check_state_gives_zeros_or_validates():
+    z = check_state(None, "h0", 2, 3, np.float32)
+    assert z.shape == (2, 3) and z.dtype == np.float32 and not z.any()
+    s = np.ones((2, 3))
+    assert check_state(s, "h0", 2, 3) is s
+    with pytest.raises(ValueError, match=r"h0: expected shape \(B=2, n=3\), got \(3, 2\)"):
+        check_state(np.ones((3, 2)), "h0", 2, 3)
+    with pytest.raises(TypeError, match=r"dh_T: expected a numpy array \(convert with "
+                                        r"\.detach\(\)\.numpy\(\)\), got Tensor"):
+        check_state(torch.ones(2, 3), "dh_T", 2, 3)
+
+
+def test_check_trace_returns_the_sizes_and_refuses_the_other_kind():
+    p, x = init_lstm_params(3, 4, seed=0), np.zeros((5, 2, 3))
+    assert check_lstm_trace(p, lstm_forward(p, x)) == (5, 2, 3, 4)
+    q = init_rnn_params(3, 4, seed=0)
+    assert check_rnn_trace(q, rnn_forward(q, x)) == (5, 2, 3, 4)
+    with pytest.raises(TypeError, match="trace: expected a LSTMTrace from the forward pass, "
+                                        "got RNNTrace"):
+        check_lstm_trace(p, rnn_forward(q, x))
+
+
+# --------------------------------------------------------------- clipping
+
+def torch_clip(grads, max_norm):
+    params = []
+    for g in grads:
+        p = torch.nn.Parameter(torch.zeros(g.shape, dtype=torch.float64))
+        p.grad = torch.from_numpy(g.copy())
+        params.append(p)
+    total = torch.nn.utils.clip_grad_norm_(params, max_norm)
+    return [p.grad.numpy() for p in params], float(total)
+
+
+@pytest.mark.parametrize("scale,max_norm", [(10.0, 1.0), (1e3, 5.0), (0.01, 1.0), (1.0, 0.5)])
+def test_clip_by_norm_matches_torch_clip_grad_norm(scale, max_norm):
+    rng = np.random.default_rng(0)
+    grads = [scale * rng.standard_normal(s) for s in [(8, 3), (8, 8), (8,)]]
+    expect, total = torch_clip(grads, max_norm)
+    assert abs(global_norm(grads) - total) <= 1e-12 * max(1.0, total)
+    got = clip_by_norm(grads, max_norm, eps=1e-6)          # PyTorch's epsilon
+    for a, b in zip(got, expect):
+        assert_close(a, b, tol=1e-12)
+    exact = clip_by_norm(grads, max_norm)                  # eps = 0: norm exactly tau
+    assert abs(global_norm(exact) - min(total, max_norm)) <= 1e-12 * max_norm
+
+
+def test_clip_by_norm_keeps_direction_keys_and_input():
+    p = init_rnn_params(3, 8, seed=0)
+    p["W_hh"] = 2.0 * p["W_hh"] / np.linalg.norm(p["W_hh"], 2)         # large enough to clip
+    tr = rnn_forward(p, np.random.default_rng(1).standard_normal((40, 4, 3)))
+    full = rnn_backward(p, tr, dh_T=np.ones((4, 8)))
+    g = {k: full[k] for k in ("W_xh", "W_hh", "b_h")}
+    assert global_norm(g) > 1.0
+    before = {k: a.copy() for k, a in g.items()}
+    out = clip_by_norm(g, 1.0)
+    assert list(out) == ["W_xh", "W_hh", "b_h"]
+    for k in g:
+        np.testing.assert_array_equal(g[k], before[k])       # not modified in place
+    flat_in = np.concatenate([a.ravel() for a in g.values()])
+    flat_out = np.concatenate([a.ravel() for a in out.values()])
+    cos = flat_in @ flat_out / (np.linalg.norm(flat_in) * np.linalg.norm(flat_out))
+    assert abs(cos - 1.0) < 1e-12
+    assert abs(np.linalg.norm(flat_out) - 1.0) < 1e-12
+    small = {k: a * 1e-6 for k, a in g.items()}               # below tau: untouched
+    for k, a in clip_by_norm(small, 1.0).items():
+        np.testing.assert_array_equal(a, small[k])
+    zero = [np.zeros(3)]
+    np.testing.assert_array_equal(clip_by_norm(zero, 1.0)[0], zero[0])
+
+
+def test_clip_by_norm_errors_are_clear():
+    with pytest.raises(ValueError, match="max_norm"):
+        clip_by_norm([np.ones(2)], 0.0)
+    with pytest.raises(ValueError, match="max_norm"):
+        clip_by_norm([np.ones(2)], -1.0)
+    with pytest.raises(ValueError, match="at least one"):
+        clip_by_norm([], 1.0)
+    with pytest.raises(TypeError, match="floating"):
+        clip_by_norm([np.ones(2, dtype=int)], 1.0)
+    with pytest.raises(ValueError, match="finite"):
+        clip_by_norm({"W": np.array([1.0, np.nan])}, 1.0)
+    with pytest.raises(TypeError, match="dict or a list"):
+        clip_by_norm(np.ones(3), 1.0)
+    with pytest.raises(TypeError, match="numpy array"):
+        global_norm([torch.ones(2)])

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from torch import nn
 
 from lstm_lib.modules import LSTM, RNN
-from lstm_lib.weights import (GATE_ORDER, fuse_lstm_weights, lstm_param_count,
-                              lstm_params_from_torch, orthogonal_recurrent_,
-                              rnn_param_count, rnn_params_from_torch, set_forget_bias,
-                              split_lstm_weights)
+from lstm_lib.reference import LSTM_GATES, lstm_forward
+from lstm_lib.weights import (fuse_lstm_weights, lstm_param_count, lstm_params_from_torch,
+                              orthogonal_recurrent_, rnn_param_count, rnn_params_from_torch,
+                              set_forget_bias, set_gate_bias, split_lstm_weights)
 
 KEYS = [f"{p}{g}" for g in "ifco" for p in ("W_x", "W_h", "b_")]
 
@@ -56,7 +56,7 @@ def random_fused(n, d, rng, torch_out=False):
 # --- split / fuse -----------------------------------------------------------------
 
 def test_gate_order_constant():
-    assert GATE_ORDER == ("i", "f", "c", "o")
+    assert LSTM_GATES == ("i", "f", "c", "o")
 
 
 @pytest.mark.parametrize("torch_in", [False, True], ids=["numpy", "torch"])
@@ -65,7 +65,7 @@ def test_split_blocks_and_summed_bias(torch_in):
     W_ih, W_hh, b_ih, b_hh = random_fused(n, d, np.random.default_rng(0), torch_in)
     p = split_lstm_weights(W_ih, W_hh, b_ih, b_hh)
     assert list(p) == KEYS
-    for k, g in enumerate(GATE_ORDER):
+    for k, g in enumerate(LSTM_GATES):
         rows = slice(k * n, (k + 1) * n)
         assert type(p[f"W_x{g}"]) is type(W_ih)
         assert p[f"W_x{g}"].shape == (n, d) and p[f"W_h{g}"].shape == (n, n)
@@ -77,7 +77,7 @@ def test_split_blocks_and_summed_bias(torch_in):
     only_hh = split_lstm_weights(W_ih, W_hh, bias_hh=b_hh)
     assert np.array_equal(np.asarray(only_hh["b_o"]), np.asarray(b_hh[3 * n:]))
     none = split_lstm_weights(W_ih, W_hh)
-    assert all(np.array_equal(np.asarray(none[f"b_{g}"]), np.zeros(n)) for g in GATE_ORDER)
+    assert all(np.array_equal(np.asarray(none[f"b_{g}"]), np.zeros(n)) for g in LSTM_GATES)
     assert none["b_i"].dtype == W_ih.dtype
 
 
@@ -158,7 +158,7 @@ def test_lstm_params_from_torch_every_layer_and_direction(cls, bias):
             assert list(p) == KEYS
             assert all(v.dtype == np.float64 for v in p.values())
             if not bias:
-                assert all(np.array_equal(p[f"b_{g}"], np.zeros(n)) for g in GATE_ORDER)
+                assert all(np.array_equal(p[f"b_{g}"], np.zeros(n)) for g in LSTM_GATES)
             s = 2 * layer + k
             seq = layer_in[::-1] if reverse else layer_in
             h, c_T = numpy_lstm(p, seq, h0[s].numpy(), c0[s].numpy())
@@ -341,6 +341,48 @@ def test_set_forget_bias_changes_the_forget_gate():
     assert torch.allclose(c_zero[0], f_expected, rtol=0, atol=1e-14)
     assert (c_high > c_zero).all()
     assert not torch.equal(c_low, c_zero)
+
+
+def test_set_gate_bias_reaches_the_gate():
+    """With every weight zero, each gate's activation is the sigmoid of the bias we set."""
+    lstm = LSTM(2, 3)
+    with torch.no_grad():
+        for p in lstm.parameters():
+            p.zero_()
+    for gate, value in [("i", -2.0), ("f", 1.5), ("o", 0.5)]:
+        assert set_gate_bias(lstm, gate, value) is lstm
+    params = lstm_params_from_torch(lstm)                     # per-gate view of the fused blocks
+    trace = lstm_forward(params, np.zeros((1, 1, 2)))
+    assert np.allclose(trace.i, 1 / (1 + np.exp(2.0)), rtol=1e-12)
+    assert np.allclose(trace.f, 1 / (1 + np.exp(-1.5)), rtol=1e-12)
+    assert np.allclose(trace.o, 1 / (1 + np.exp(-0.5)), rtol=1e-12)
+    assert np.all(trace.c_tilde == 0.0)
+    with pytest.raises(ValueError, match=r"gate: expected one of \('i', 'f', 'c', 'o'\), got 'g'"):
+        set_gate_bias(lstm, "g", 1.0)
+
+
+@pytest.mark.parametrize("cls", [nn.LSTM, LSTM], ids=["nn.LSTM", "lstm_lib.LSTM"])
+def test_set_forget_bias_is_set_gate_bias_f(cls):
+    torch.manual_seed(0)
+    a, b = cls(3, 4, num_layers=2), cls(3, 4, num_layers=2)
+    b.load_state_dict(a.state_dict())
+    set_forget_bias(a, 1.25)
+    set_gate_bias(b, "f", 1.25)
+    for key, value in a.state_dict().items():
+        assert torch.equal(value, b.state_dict()[key])
+
+
+def test_modules_are_recognised_by_what_they_store():
+    """weights does not import lstm_lib.modules: a module is an LSTM if its mode says so."""
+    assert LSTM(2, 3).mode == nn.LSTM(2, 3).mode == "LSTM"
+    assert RNN(2, 3).mode == nn.RNN(2, 3).mode == "RNN_TANH"
+    assert RNN(2, 3, nonlinearity="relu").mode == nn.RNN(2, 3, nonlinearity="relu").mode
+    with pytest.raises(TypeError, match=r"expected torch.nn.LSTM or lstm_lib.modules.LSTM, got GRU"):
+        lstm_params_from_torch(nn.GRU(2, 3))
+    with pytest.raises(TypeError, match=r"expected torch.nn.RNN or lstm_lib.modules.RNN, got Linear"):
+        rnn_params_from_torch(nn.Linear(2, 3))
+    p = rnn_params_from_torch(RNN(2, 3, nonlinearity="relu"))
+    assert set(p) == {"W_xh", "W_hh", "b_h"}
 
 
 def test_set_forget_bias_rejects_bad_arguments():

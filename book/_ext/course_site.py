@@ -8,7 +8,12 @@
 * docutils marks the bibliography ``<div role="list">`` although its entries
   are not list items (axe-core: aria-required-children, critical); the role
   is removed.
+* The kernel-free explorers' style ships with ``lstm_lib.viz`` (its
+  ``static/explorer.css``); it is copied into the site's ``_static`` and linked
+  from every page.
 """
+from importlib import resources
+from pathlib import Path
 
 
 def _drop_thebe(app, pagename, templatename, context, doctree):
@@ -32,8 +37,16 @@ def _fix_citation_list(app, pagename, templatename, context, doctree):
                                        '<div class="citation-list">')
 
 
+def _copy_explorer_css(app, exception):
+    if exception is None and app.builder.format == "html":
+        css = resources.files("lstm_lib.viz") / "static" / "explorer.css"
+        (Path(app.outdir) / "_static" / "explorer.css").write_text(css.read_text(encoding="utf-8"))
+
+
 def setup(app):
     app.add_js_file("course.js", priority=1)
+    app.add_css_file("explorer.css")
+    app.connect("build-finished", _copy_explorer_css)
     app.connect("html-page-context", _drop_thebe, priority=900)
     app.connect("html-page-context", _fix_citation_list, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

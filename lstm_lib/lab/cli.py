@@ -1,0 +1,222 @@
+"""``python -m lstm_lib.lab``: run one of the lab's experiments over seeds, write a results file.
+
+::
+
+    python -m lstm_lib.lab adding   --T 200 --seeds 3 --out results/adding_T200.json
+    python -m lstm_lib.lab exp4     --T 100 --seeds 5 --out results/exp4_T100.json
+    python -m lstm_lib.lab order    --seeds 3 --out results/order.json
+    python -m lstm_lib.lab copy     --T 20 --seeds 3 --out results/copy_T20.json
+    python -m lstm_lib.lab ablation --T 100 --seeds 5 --out results/ablation_T100.json
+
+``python -m lstm_lib.lab TASK --help`` lists every setting; each flag's
+default is the experiment's entry in :data:`lstm_lib.lab.experiments.DEFAULTS`.
+The results file records the exact command, the versions, the date and the
+machine (:mod:`lstm_lib.lab.results`). An existing results file is never
+overwritten without ``--force``. A progress bar shows on a terminal; it is off
+when output is not a terminal, with ``--quiet``, or with ``LSTM_LIB_NO_PROGRESS``.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from . import results as R
+from . import train as tr
+from .experiments import (ABLATION_ARMS, DEFAULTS, EXPERIMENTS, SCHEMA, SEEDS, run_adding,
+                          run_copy, run_exp4, run_order, summarize)
+from .progress import progress_bar
+
+__all__ = ["main", "build_parser", "environment"]
+
+
+def environment(argv):
+    """What a results file records about how and where it was made."""
+    env = R.environment("lstm_lib.lab", argv)
+    env["machine"].update(torch_threads=torch.get_num_threads(), cpu=R.cpu_model())
+    return env
+
+
+# --------------------------------------------------------------------------- argument types
+
+def _real_or_none(text):
+    return None if text.lower() == "none" else R.real(text)
+
+
+def _clip(text):
+    return None if text.lower() in ("none", "off") else R.positive_float(text)
+
+
+def _models(text):
+    cells = [c.strip() for c in text.split(",") if c.strip()]
+    bad = [c for c in cells if c not in tr.CELLS]
+    if not cells or bad:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {tr.CELLS}, got {text!r}")
+    return cells
+
+
+# --------------------------------------------------------------------------- the parser
+
+# Each setting's flag: (argparse type, help). Defaults come from DEFAULTS.
+_FLAGS = {
+    "hidden": (R.positive_int, "hidden size n"),
+    "batch": (R.positive_int, "sequences per batch"),
+    "lr": (R.positive_float, "Adam's learning rate"),
+    "clip": (_clip, "clip the global gradient norm to this (or 'none')"),
+    "forget_bias": (R.real, "the LSTM's initial effective forget bias b_f"),
+    "input_bias": (_real_or_none, "the LSTM's initial effective input bias b_i "
+                                  "('none': PyTorch's uniform draw)"),
+    "steps": (R.positive_int, "training batches per run"),
+    "eval_every": (R.positive_int, None),
+    "test_size": (R.positive_int, None),
+    "stop_mse": (R.positive_float, "stop a run once its test MSE is below this"),
+    "max_sequences": (R.positive_int, None),
+    "epochs": (R.positive_int, None),
+    "train_size": (R.positive_int, "sequences per epoch"),
+    "length": (R.positive_int, "symbols to copy"),
+    "alphabet": (R.positive_int, "distinct symbols"),
+}
+_T_HELP = {"adding": "sequence length (>= 2)", "ablation": "sequence length (>= 2)",
+           "exp4": "minimal sequence length (>= 20)",
+           "copy": "blank gap (total length T + 2 length)"}
+_HELP = {"adding": "LSTM vs tanh RNN on the adding problem",
+         "ablation": "forget bias 0 vs 1, clipping on vs off (adding problem)",
+         "exp4": "Hochreiter & Schmidhuber's Experiment 4, to their criterion",
+         "order": "temporal-order classification, accuracy per epoch",
+         "copy": "copy memory: cross-entropy against the memoryless baseline"}
+_PARSER_ORDER = ("adding", "ablation", "exp4", "order", "copy")
+
+
+def build_parser():
+    parser = R.Parser(prog="python -m lstm_lib.lab",
+                      description="Run one of the lab's experiments over several seeds "
+                                  "and write a JSON results file.")
+    sub = parser.add_subparsers(dest="experiment", required=True, metavar="TASK",
+                                parser_class=R.Parser,
+                                help="one of: " + ", ".join(EXPERIMENTS))
+    for e in _PARSER_ORDER:
+        p = sub.add_parser(e, help=_HELP[e])
+        p.add_argument("--out", required=True, type=Path, help="results file to write (JSON)")
+        p.add_argument("--force", action="store_true", help="overwrite an existing results file")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--seeds", type=R.positive_int, default=SEEDS[e],
+                       help="number of seeds: 0..N-1")
+        defaults = DEFAULTS[e]
+        if "T" in defaults:
+            p.add_argument("--T", type=R.positive_int, default=defaults["T"], help=_T_HELP[e])
+        if e in ("adding", "order", "copy"):
+            p.add_argument("--models", type=_models, default=["lstm", "rnn"], help="e.g. lstm,rnn")
+        if e == "order":
+            p.add_argument("--relevant", type=int, choices=(2, 3), default=defaults["n_relevant"],
+                           help="2: Experiment 6a (4 classes), 3: 6b (8 classes)")
+        for name, (kind, help_) in _FLAGS.items():
+            if name in defaults:
+                p.add_argument("--" + name.replace("_", "-"), type=kind, default=defaults[name],
+                               help=help_)
+    return parser
+
+
+def _check_task_args(parser, args):
+    e = args.experiment
+    if e in ("adding", "ablation") and args.T < 2:
+        parser.error(f"--T: the adding problem needs T >= 2, got {args.T}")
+    if e == "exp4" and args.T < 20:
+        parser.error(f"--T: Experiment 4 needs T >= 20 (ten first pairs, then T/2), got {args.T}")
+    if args.forget_bias != DEFAULTS["ablation"]["forget_bias"] and e == "ablation":
+        parser.error("--forget-bias: the ablation sets the forget bias itself (0 and 1)")
+    if e == "ablation" and args.clip is None:
+        parser.error("--clip: the ablation compares clipping at this value with none; give a number")
+
+
+# --------------------------------------------------------------------------- running
+
+def _run_all(args, bar_on):
+    """Run every seed (and model or arm) of the experiment; return (config, runs)."""
+    e, seeds = args.experiment, list(range(args.seeds))
+    base = {"hidden": args.hidden, "batch": args.batch, "lr": args.lr, "clip": args.clip,
+            "input_bias": args.input_bias}
+    if e == "adding":
+        cfg = dict(base, forget_bias=args.forget_bias, steps=args.steps,
+                   eval_every=args.eval_every, test_size=args.test_size, stop_mse=args.stop_mse)
+        jobs = [(run_adding, dict(cfg, cell=c, T=args.T, seed=s), args.steps)
+                for c in args.models for s in seeds]
+        config = dict(cfg, T=args.T, models=args.models, seeds=seeds)
+    elif e == "ablation":
+        cfg = dict(base, steps=args.steps, eval_every=args.eval_every, test_size=args.test_size,
+                   stop_mse=args.stop_mse)
+        jobs = [(run_adding, dict(cfg, cell="lstm", T=args.T, seed=s, forget_bias=fb,
+                                  clip=(args.clip if clip else None)), args.steps)
+                for fb, clip in ABLATION_ARMS for s in seeds]
+        config = dict(cfg, T=args.T, seeds=seeds,
+                      arms=[{"forget_bias": fb, "clip": args.clip if c else None}
+                            for fb, c in ABLATION_ARMS])
+    elif e == "exp4":
+        cfg = dict(base, forget_bias=args.forget_bias, max_sequences=args.max_sequences,
+                   test_size=args.test_size)
+        steps = math.ceil(args.max_sequences / args.batch)
+        jobs = [(run_exp4, dict(cfg, T=args.T, seed=s), steps) for s in seeds]
+        config = dict(cfg, T=args.T, seeds=seeds, window=2000, tol=0.04)
+    elif e == "order":
+        cfg = dict(base, forget_bias=args.forget_bias, epochs=args.epochs,
+                   train_size=args.train_size, test_size=args.test_size,
+                   n_relevant=args.relevant)
+        steps = args.epochs * math.ceil(args.train_size / args.batch)
+        jobs = [(run_order, dict(cfg, cell=c, seed=s), steps) for c in args.models for s in seeds]
+        config = dict(cfg, models=args.models, seeds=seeds)
+    else:  # copy
+        cfg = dict(base, forget_bias=args.forget_bias, steps=args.steps,
+                   eval_every=args.eval_every, test_size=args.test_size,
+                   length=args.length, alphabet=args.alphabet)
+        jobs = [(run_copy, dict(cfg, cell=c, T=args.T, seed=s), args.steps)
+                for c in args.models for s in seeds]
+        config = dict(cfg, T=args.T, models=args.models, seeds=seeds)
+    bar = progress_bar(sum(j[2] for j in jobs), e, enabled=bar_on)
+    runs = []
+    try:
+        for fn, kwargs, _ in jobs:
+            if bar is not None:
+                label = kwargs.get("cell", "lstm")
+                bar.set_description(f"{e} {label} seed {kwargs['seed']}")
+            runs.append(fn(progress=bar, **kwargs))
+    finally:
+        if bar is not None:
+            bar.close()
+    return config, runs
+
+
+def main(argv=None):
+    """Entry point of ``python -m lstm_lib.lab``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    sub = parser._subparsers._group_actions[0].choices[args.experiment]
+    _check_task_args(sub, args)
+    R.check_out(sub, args.out, args.force)
+    bar_on = not args.quiet and sys.stderr.isatty()       # a bar for a person at a terminal
+    tr.set_deterministic(1)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    try:
+        config, runs = _run_all(args, bar_on)
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted; nothing written", file=sys.stderr)
+        return 130
+    result = {"schema": SCHEMA, "experiment": args.experiment, **environment(argv),
+              "seconds": round(time.perf_counter() - start, 1),
+              "cpu_seconds": round(time.process_time() - cpu_start, 1),
+              "config": config, "summary": summarize(args.experiment, runs), "runs": runs}
+    if args.out.exists() and not args.force:
+        print(f"{parser.prog}: error: --out: {args.out} appeared while running; "
+              f"pass --force to overwrite it", file=sys.stderr)
+        return 2
+    R.write_json(args.out, result)
+    if not args.quiet:
+        print(f"wrote {args.out} ({result['seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

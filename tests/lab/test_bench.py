@@ -1,0 +1,251 @@
+"""lstm_lib.lab.bench: the benchmark command, its results file and the committed results.
+
+Nothing here asserts on a timing or a ratio: the benchmark is not a CI gate.
+The tests check that the command runs (at a tiny, quick setting), that it
+writes the schema the book reads, and that results/bench.json records how,
+where and when it was made.
+
+The benchmark was ``python -m lstm_lib.bench`` until the lab got a package of
+its own; it is now ``python -m lstm_lib.lab.bench``. results/bench.json keeps
+the command that really wrote it: ``RENAMED`` maps that old program name to
+the new one, and the committed command is re-run under its new name.
+"""
+import datetime
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lstm_lib.lab import bench, experiments, results, tasks
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "results" / "bench.json"
+STATS = ("median", "q1", "q3", "min", "max")
+PROGRAM = "python -m lstm_lib.lab.bench"
+RENAMED = {"python -m lstm_lib.bench": PROGRAM}      # the benchmark's name before lstm_lib.lab
+
+
+def program(command):
+    """The program a results file's command ran, under its current name."""
+    for old, new in RENAMED.items():
+        if command.startswith(old + " "):
+            return new
+    return command[:len(PROGRAM)]
+
+
+def run_cli(*argv, env=None):
+    return subprocess.run([sys.executable, "-m", "lstm_lib.lab.bench", *argv], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+def check_stats(stats, repeats):
+    assert set(stats) == set(STATS) | {"per_repeat"}
+    per = stats["per_repeat"]
+    assert len(per) == repeats and all(v > 0 for v in per)
+    assert stats["min"] <= stats["q1"] <= stats["median"] <= stats["q3"] <= stats["max"]
+    assert stats["median"] == pytest.approx(float(np.median(per)), rel=1e-3)
+    assert stats["min"] == pytest.approx(min(per)) and stats["max"] == pytest.approx(max(per))
+
+
+def check_schema(data):
+    """Everything the appendix and Chapter 4 read, and the record of the run."""
+    assert data["schema"] == bench.SCHEMA
+    assert program(data["command"]) == PROGRAM
+    assert data["command"].endswith(" " + shlex.join(data["argv"]))
+    assert set(data["versions"]) == {"python", "torch", "numpy", "lstm_lib"}
+    assert all(isinstance(v, str) and v for v in data["versions"].values())
+    date = datetime.datetime.fromisoformat(data["date"])
+    assert date.tzinfo is not None
+    machine = data["machine"]
+    for key in ("cores", "cpu_model", "platform", "arch", "torch_default_threads",
+                "threads_measured", "load_average_start", "load_average_end"):
+        assert key in machine, key
+    assert machine["cores"] >= 1 and machine["cpu_model"]
+    assert all(t >= 1 for t in machine["threads_measured"])
+    settings = data["settings"]
+    assert settings["dtype"] == "float32" and settings["modes"] == list(bench.MODES)
+    assert settings["bench_shape"] == bench.BENCH_SHAPE
+    assert data["seconds"] > 0
+    ops = data["ops_per_step"]
+    assert set(ops) == {"ours", "readable"}
+    rows = data["results"]
+    assert rows
+    for row in rows:
+        assert row["mode"] in bench.MODES
+        assert row["threads"] in machine["threads_measured"]
+        assert {"ours", "torch"} <= set(row["ms"]) and all(v > 0 for v in row["ms"].values())
+        check_stats(row["ratio"], row["repeats"])
+        for other in ("readable", "products"):
+            if other in row["ms"]:
+                check_stats(row[f"ratio_{other}"], row["repeats"])
+    # the summary holds the benchmark shape's numbers, copied from its rows
+    head = {(r["mode"], r["threads"]): r for r in rows if r["group"] == "benchmark"}
+    assert head
+    for (mode, threads), row in head.items():
+        key = f"bench_{mode}_ratio_{threads}t"
+        assert data["summary"][key] == row["ratio"]["median"]
+        assert data["summary"][f"bench_{mode}_ratio_q1_{threads}t"] == row["ratio"]["q1"]
+        assert data["summary"][f"bench_{mode}_ours_ms_{threads}t"] == row["ms"]["ours"]
+
+
+# --- the command -----------------------------------------------------------------------
+
+def test_quick_run_writes_the_schema(tmp_path):
+    out = tmp_path / "bench.json"
+    argv = ["--quick", "--threads", "1", "--repeats", "3", "--min-block", "0.002",
+            "--out", str(out)]
+    proc = run_cli(*argv)
+    assert proc.returncode == 0, proc.stderr
+    assert "%|" not in proc.stderr                  # no progress bar when not on a terminal
+    assert f"wrote {out}" in proc.stdout
+    data = json.loads(out.read_text())
+    check_schema(data)
+    assert data["argv"] == argv and data["settings"]["quick"] is True
+    assert data["machine"]["threads_measured"] == [1]
+    assert [(r["group"], r["mode"]) for r in data["results"]] == [
+        ("benchmark", "fwd"), ("benchmark", "fwd_bwd")]
+    row = data["results"][0]
+    assert (row["T"], row["B"], row["d"], row["n"]) == tuple(bench.QUICK_SHAPE.values())
+    assert set(row["ms"]) == {"ours", "torch", "readable", "products"}
+
+
+def cli_error(capsys, *argv):
+    """Run main() in this process; return (exit status, stderr lines)."""
+    with pytest.raises(SystemExit) as exc:
+        bench.main(list(argv))
+    return exc.value.code, capsys.readouterr().err.strip().splitlines()
+
+
+def test_refuses_to_overwrite_and_rejects_bad_arguments(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    out.write_text("keep me")
+    code, err = cli_error(capsys, "--quick", "--out", str(out))
+    assert code == 2
+    assert err == [f"python -m lstm_lib.lab.bench: error: --out: {out} exists; "
+                   f"pass --force to overwrite it"]
+    assert out.read_text() == "keep me"
+    other = str(tmp_path / "x.json")
+    for bad, msg in [(["--threads", "0"], "--threads: expected a comma-separated list"),
+                     (["--threads", "a,b"], "--threads: expected a comma-separated list"),
+                     (["--repeats", "-3"], "--repeats: expected a positive integer, got '-3'"),
+                     (["--min-block", "nan"], "--min-block: expected a positive number"),
+                     (["--wait-idle", "0"], "--wait-idle: expected a positive number")]:
+        code, err = cli_error(capsys, "--quick", *bad, "--out", other)
+        assert code == 2 and len(err) == 1 and msg in err[0], err
+    code, err = cli_error(capsys, "--quick", "--out", str(tmp_path / "missing" / "b.json"))
+    assert code == 2 and "does not exist" in err[0]
+    code, err = cli_error(capsys, "--quick")
+    assert code == 2 and "--out" in err[-1]
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_wait_for_idle_returns_at_once_or_after_the_limit(monkeypatch):
+    monkeypatch.setattr(results, "load_average", lambda: [0.1, 0.2, 0.3])
+    assert bench.wait_for_idle(0.8, 10, poll=0.01, say=lambda m: None) == 0.0
+    monkeypatch.setattr(results, "load_average", lambda: [5.0, 5.0, 5.0])
+    said = []
+    waited = bench.wait_for_idle(0.8, 0.05, poll=0.01, say=said.append)
+    assert waited >= 0.05 and said and "load average 5.00" in said[0]
+
+
+# --- what is measured ----------------------------------------------------------------------
+
+def test_full_plan_covers_the_issue():
+    points = bench.plan(threads=(2, 1), repeats=15)
+    shapes = bench.lab_shapes()
+    groups = {(p["group"], p["threads"]) for p in points}
+    assert {("benchmark", 2), ("benchmark", 1), ("large", 2), ("large", 1)} <= groups
+    head = [p for p in points if p["group"] == "benchmark"]
+    assert all((p["T"], p["B"], p["d"], p["n"]) == (100, 64, 64, 64) for p in head)
+    assert all({"readable", "products"} <= set(p["models"]) and p["repeats"] >= 21 for p in head)
+    lab = {(p["name"], p["threads"]) for p in points if p["group"] == "lab"}
+    assert lab == {(name, t) for name in shapes for t in (2, 1)}
+    for p in points:
+        if p["group"] == "lab":
+            assert {k: p[k] for k in "TBdn"} == shapes[p["name"]]
+    for axis, values in bench.SWEEPS.items():
+        sweep = [p for p in points if p["group"] == f"sweep_{axis}"]
+        assert [p[axis] for p in sweep] == values
+    assert any(p["input_grad"] for p in points)
+
+
+def test_lab_shapes_follow_the_lab():
+    """The lab's shapes come from the lab's table of defaults and its tasks' inputs."""
+    shapes = bench.lab_shapes()
+    assert list(shapes) == list(bench.LAB_TASKS)
+    for shape in shapes.values():
+        assert set(shape) == {"T", "B", "d", "n"}
+        assert all(isinstance(v, int) and v > 0 for v in shape.values())
+    for task, shape in shapes.items():
+        defaults = experiments.DEFAULTS[task]
+        assert (shape["B"], shape["n"]) == (defaults["batch"], defaults["hidden"])
+    a = experiments.DEFAULTS["adding"]
+    x = tasks.adding_problem(a["T"], 3, 0).x
+    assert (shapes["adding"]["T"], shapes["adding"]["d"]) == (x.shape[0], x.shape[-1])
+    e = experiments.DEFAULTS["exp4"]
+    assert shapes["exp4"]["T"] == e["T"] + e["T"] // 10
+    longest = max(tasks.temporal_order(64, seed).x.shape[0] for seed in range(3))
+    assert longest <= shapes["order"]["T"] <= longest + 10
+
+
+def test_ops_per_step_counts_the_loops():
+    """One more step adds 7 operators forward and 5 backward on the fast path,
+    against 19 and 29 for the readable loop under autograd (deterministic counts)."""
+    assert bench.ops_per_step(fast=True) == {"forward": 7.0, "backward": 5.0}
+    readable = bench.ops_per_step(fast=False)
+    assert readable["forward"] > 2 * 7 and readable["backward"] > 4 * 5
+    assert bench.ops_per_step(fast=True, n=16, B=2) == {"forward": 7.0, "backward": 5.0}
+
+
+def test_torch_kernel_names_finds_the_fused_kernel():
+    names = bench.torch_kernel_names()
+    assert names and all(n.startswith("aten::") for n in names)
+
+
+# --- the committed results file -----------------------------------------------------------
+
+@pytest.mark.skipif(not COMMITTED.exists(), reason="results/bench.json not written yet")
+def test_committed_command_reruns_under_its_current_name(tmp_path):
+    """The command that wrote results/bench.json, at the quick setting, under its new name."""
+    data = json.loads(COMMITTED.read_text())
+    assert data["command"].startswith("python -m lstm_lib.bench ")      # the record stays honest
+    argv = list(data["argv"])
+    argv[argv.index("--out") + 1] = str(tmp_path / "bench.json")
+    argv += ["--quick", "--threads", "1", "--repeats", "2", "--min-block", "0.002", "--quiet"]
+    proc = run_cli(*argv)
+    assert proc.returncode == 0, proc.stderr
+    short = json.loads((tmp_path / "bench.json").read_text())
+    check_schema(short)
+    assert short["command"] == f"{PROGRAM} " + shlex.join(argv)
+    assert sorted(short) == sorted(data) and sorted(short["settings"]) == sorted(data["settings"])
+
+
+@pytest.mark.skipif(not COMMITTED.exists(), reason="results/bench.json not written yet")
+def test_committed_results_file():
+    data = json.loads(COMMITTED.read_text())
+    check_schema(data)
+    assert data["settings"]["quick"] is False
+    assert "--quick" not in data["argv"]
+    assert Path(data["argv"][data["argv"].index("--out") + 1]).name == "bench.json"
+    threads = data["machine"]["threads_measured"]
+    rows = data["results"]
+    groups = {r["group"] for r in rows}
+    assert {"benchmark", "benchmark_input_grad", "lab", "large"} <= groups
+    assert {f"sweep_{a}" for a in bench.SWEEPS} <= groups
+    for mode in bench.MODES:
+        for t in threads:
+            assert f"bench_{mode}_ratio_{t}t" in data["summary"]
+            assert f"bench_{mode}_readable_ratio_{t}t" in data["summary"]
+            assert f"bench_{mode}_products_ratio_{t}t" in data["summary"]
+            assert f"n{bench.LARGE_HIDDEN}_{mode}_ratio_{t}t" in data["summary"]
+            for name in bench.LAB_TASKS:
+                assert f"lab_{name}_{mode}_ratio_{t}t" in data["summary"]
+    lab_rows = {r["name"]: (r["T"], r["B"], r["d"], r["n"]) for r in rows if r["group"] == "lab"}
+    assert lab_rows == {k: tuple(v.values()) for k, v in data["settings"]["lab_shapes"].items()}
+    assert data["ops_per_step"]["ours"] == bench.ops_per_step(fast=True)

@@ -516,7 +516,8 @@ def gap_study(T=20, hidden_size=16, steps=400, lr=1e-2, batch_size=64, eval_size
     each a ``lab.train.SequenceModel`` of size ``hidden_size`` drawn with ``seed``.
     Each is measured with :func:`measure_by_gap` on one fixed evaluation batch
     (drawn with seed + 99), trained with ``train.train`` (Adam, clipping at 1,
-    fresh batches of ``batch_size``), and measured again.
+    fresh batches of ``batch_size``) in float64, so that another CPU retraces
+    the same run, and measured again.
 
     Returns ``{name: {"init", "trained", "eval_mse", "model"}}`` for each name
     of ``STUDY_MODELS``, plus ``"batch"``, the evaluation batch.
@@ -524,7 +525,7 @@ def gap_study(T=20, hidden_size=16, steps=400, lr=1e-2, batch_size=64, eval_size
     batch = adding_problem(T, eval_size, rng=seed + 99)
     out = {"batch": batch}
     for name, cell, bias in STUDY_MODELS:
-        model = make_model(cell, 2, hidden_size, 1, forget_bias=bias, seed=seed)
+        model = make_model(cell, 2, hidden_size, 1, forget_bias=bias, seed=seed, dtype=torch.float64)
         init = measure_by_gap(model, batch)
         rng = np.random.default_rng(seed)
         train(model, lambda: adding_problem(T, batch_size, rng), mse_loss, steps, lr=lr, clip=1.0)

@@ -76,6 +76,7 @@ class SequenceModel(nn.Module):
         self.head = nn.Linear(hidden_size, check_positive_int(output_size, "output_size"))
 
     def forward(self, x, lengths=None):
+        x = x.to(self.head.weight.dtype)                    # the tasks make float32; a float64 model reads float64
         h, _ = self.rnn(x)                                  # (T, B, n): h_t at every step
         if self.readout == "all":
             return self.head(h)
@@ -90,11 +91,19 @@ class SequenceModel(nn.Module):
 
 
 def make_model(cell, input_size, hidden_size, output_size, readout="last",
-               forget_bias=None, num_layers=1, seed=0, input_bias=None):
-    """A :class:`SequenceModel` whose initial weights depend only on ``seed``."""
+               forget_bias=None, num_layers=1, seed=0, input_bias=None, dtype=torch.float32):
+    """A :class:`SequenceModel` whose initial weights depend only on ``seed``.
+
+    dtype: float32 (the lab's runs) or float64. The weights are drawn in float32
+    and then converted, so both dtypes start from the same values. The chapters
+    train in float64: float32 training takes other paths on CPUs whose kernels
+    round differently, and a notebook's numbers must reproduce on any machine.
+    """
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype: expected torch.float32 or torch.float64, got {dtype!r}")
     torch.manual_seed(seed)
     return SequenceModel(cell, input_size, hidden_size, output_size, readout,
-                         forget_bias, num_layers, input_bias)
+                         forget_bias, num_layers, input_bias).to(dtype)
 
 
 # --------------------------------------------------------------------------- gradient norm

@@ -277,3 +277,15 @@ def test_train_draws_and_closes_a_labelled_bar(monkeypatch):
     (bar,) = made
     assert (bar.desc, bar.total, bar.n, bar.closed) == ("LSTM", 6, 6, True)
     assert bar.postfix.startswith("mse=") and hist["steps_run"] == 6
+
+
+def test_make_model_float64_starts_from_the_float32_draw_and_reads_float32_batches():
+    m32 = tr.make_model("lstm", 2, 4, 1, forget_bias=1.0, seed=3)
+    m64 = tr.make_model("lstm", 2, 4, 1, forget_bias=1.0, seed=3, dtype=torch.float64)
+    for (name, p32), (_, p64) in zip(m32.named_parameters(), m64.named_parameters()):
+        assert p64.dtype == torch.float64 and torch.equal(p32.double(), p64), name
+    x = torch.randn(5, 3, 2)                                   # the tasks make float32 batches
+    assert m64(x).dtype == torch.float64
+    assert torch.allclose(m64(x).float(), m32(x), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="dtype"):
+        tr.make_model("lstm", 2, 4, 1, dtype=torch.float16)

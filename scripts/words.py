@@ -1,6 +1,7 @@
-"""How long each chapter reads: its main path and its total, in words.
+"""How long each chapter reads, and which numbers its prose types by hand.
 
-    python scripts/words.py            # a table for every notebook in book/
+    python scripts/words.py                  # main path and total words of every notebook in book/
+    python scripts/words.py --digits [NB..]  # numbers typed into prose, outside math and roles
 
 The main path is the prose a reader follows from top to bottom: Markdown outside
 dropdowns, exercises, solutions and code. A math span (``$...$`` or a
@@ -99,7 +100,68 @@ def numbered_chapters() -> list[Path]:
             if (ROOT / f"{f}.ipynb").exists()]
 
 
+# Numbers that prose may type: each a definition or a quotation, never a result of the
+# course's own code (those come through {eval}). Each entry: a pattern for the number, a
+# pattern the text just before it must end with (None: any), and why it is allowed.
+# Keep the list short.
+ALLOWED_NUMBERS = [
+    (r"[01]", None, "zero and one: the ends of a gate, 'one step', 'forget gate near 1'"),
+    (r"1997|2000", None, "the years that name the 1997 LSTM and the 2000 forget gate"),
+    (r"[1-9]", r"(Step|step|Steps|steps|Exercise|exercise|Part|part|Layer|layer|Chapter|Chapters"
+               r"|Experiment|experiment|Figure|figure|Table|table) $",
+     "an ordinal label: Step 2, Experiment 4, Chapter 3"),
+    (r"90\.5%|95\.7%|204,290", None,
+     "quoted from the source article's reported experiment (cite it where it stands)"),
+    (r"74,000|209,000", None,
+     "quoted from Hochreiter and Schmidhuber (1997), Experiment 4 (cite it where it stands)"),
+]
+_NUMBER = re.compile(r"(?<![\w.])[-\u2212]?\d(?:[\d,.]*\d)?%?")
+
+
+def _allowed(number: str, before: str) -> bool:
+    return any(re.fullmatch(pattern, number) and (context is None or re.search(context, before))
+               for pattern, context, _ in ALLOWED_NUMBERS)
+
+
+def typed_numbers(markdown: str) -> list[str]:
+    """Numbers typed into a Markdown cell outside math, roles, code, labels and link targets
+    that ALLOWED_NUMBERS does not allow (each returned with a little context)."""
+    s = re.sub(r"\$\$.*?\$\$(\s*\([\w-]+\))?", " ", markdown, flags=re.S)
+    s = re.sub(r"\$[^$\n]+\$", " ", s)
+    s = re.sub(r"\{[a-z:-]+\}`[^`]*`", " ", s)
+    s = re.sub(r"```.*?```", " ", s, flags=re.S)
+    s = re.sub(r"`[^`]*`", " ", s)
+    s = re.sub(r"^\(\S+\)=\s*$", " ", s, flags=re.M)             # labels
+    s = re.sub(r"^\s*:[a-z-]+:.*$", " ", s, flags=re.M)             # directive options
+    s = re.sub(r"^\s*\d+\.\s", " ", s, flags=re.M)                 # ordered-list markers
+    s = re.sub(r"\]\([^)]*\)", "]", s)                             # link targets
+    found = []
+    for m in _NUMBER.finditer(s):
+        if not _allowed(m.group(0), s[max(0, m.start() - 16):m.start()]):
+            found.append(f"...{s[max(0, m.start() - 30):m.end() + 20]}...".replace("\n", " "))
+    return found
+
+
+def typed_in_notebook(notebook: Path) -> list[str]:
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    out = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            out += typed_numbers(src)
+    return out
+
+
 def main() -> int:
+    args = sys.argv[1:]
+    if args and args[0] == "--digits":
+        paths = [Path(a) for a in args[1:]] or sorted((ROOT / "book").glob("*.ipynb"))
+        for p in paths:
+            found = typed_in_notebook(p)
+            print(f"{p.name}: {len(found)} typed number(s)")
+            for f in found:
+                print("   ", f)
+        return 0
     rows = [(p.relative_to(ROOT).as_posix(), count(p)) for p in sorted((ROOT / "book").glob("*.ipynb"))]
     print(f"{'notebook':<40}{'main path':>10}{'total':>8}")
     for name, c in rows:

@@ -250,3 +250,92 @@ def _move_a_live_slider(page):
         "([el, src]) => el.getAttribute('src') !== src",
         arg=[img.element_handle(), before], timeout=30000)
     assert widget.locator(".widget-html").last.inner_text() != readout_before
+
+
+# ------------------------------------------------------------ the clickable cell in JupyterLab
+
+CELL_SOURCE = """from lstm_lib import reference
+from lstm_lib.chapters import gates
+from lstm_lib.viz import diagram
+ex = gates.worked_example()
+step = reference.lstm_step(ex["params"], ex["x_t"], ex["h_prev"], ex["c_prev"])
+diagram.clickable(step, x_t=ex["x_t"], h_prev=ex["h_prev"], c_prev=ex["c_prev"], alt="The cell.")"""
+
+
+def _scratch_notebook(lab) -> tuple:
+    """A scratch notebook with the clickable cell's stored output, put through the contents API."""
+    from lstm_lib import reference as ref
+    from lstm_lib.chapters import gates
+    from lstm_lib.viz import diagram
+
+    ex = gates.worked_example()
+    step = ref.lstm_step(ex["params"], ex["x_t"], ex["h_prev"], ex["c_prev"])
+    cell = diagram.clickable(step, x_t=ex["x_t"], h_prev=ex["h_prev"], c_prev=ex["c_prev"], alt="The cell.")
+    nb = {"nbformat": 4, "nbformat_minor": 5,
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+          "cells": [{"cell_type": "markdown", "id": "md", "metadata": {}, "source": "# Scratch: the clickable cell"},
+                    {"cell_type": "code", "id": "code", "metadata": {}, "execution_count": 1,
+                     "source": CELL_SOURCE,
+                     "outputs": [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                                  "data": cell._repr_mimebundle_()}]}]}
+    name = "scratch-clickable-cell.ipynb"
+    req = urllib.request.Request(f"{lab}/api/contents/{name}", method="PUT",
+                                 data=json.dumps({"type": "notebook", "format": "json", "content": nb}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=30).read()
+    return name, cell
+
+
+def _shot(page, name):
+    if os.environ.get("COURSE_SHOTS"):
+        Path(os.environ["COURSE_SHOTS"]).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(os.environ["COURSE_SHOTS"]) / f"{name}.png"))
+
+
+def test_clickable_cell_in_jupyterlab(browser, lab):
+    """Stored output (untrusted: no script runs): the parts are listed as text. After the cell
+    runs (trusted output): every part answers a click, and Enter, with its equation and numbers."""
+    from lstm_lib.viz import diagram
+
+    name, cell = _scratch_notebook(lab)
+    page = _open(browser, lab, name)
+    try:
+        out = page.locator(".jp-OutputArea-output .lstmc").first
+        out.wait_for(timeout=30000)
+        assert out.get_attribute("data-ready") is None                      # no script ran
+        items = out.locator(".lstmc-list .lstmc-item")
+        assert items.count() == len(diagram.PARTS)
+        assert all(items.nth(k).is_visible() for k in range(items.count()))
+        out.scroll_into_view_if_needed()
+        _shot(page, "jupyterlab-clickable-untrusted")
+        # the drawing's text does not leak into the view (the sanitizer drops <svg>, keeps text)
+        text = out.inner_text()
+        assert text.startswith("Each part of the cell is listed below"), text[:200]
+        assert "σittanh" not in text.replace(" ", "").replace("\n", "")
+        # the sanitizer keeps classes, drops data-* attributes: read the forget gate's row by its text
+        forget = items.nth(diagram.PART_KEYS.index("forget")).locator("tbody td").last
+        assert forget.inner_text() == diagram.format_rows(cell.values["f"])
+        _run_all(page)
+        out = page.locator(".jp-OutputArea-output .lstmc[data-ready='1']").first
+        out.wait_for(timeout=30000)
+        readout = out.locator(".lstmc-readout")
+        for k, p in enumerate(diagram.PARTS):
+            button = out.locator(f"[data-part='{p.key}']")
+            if k % 2:
+                button.focus()
+                page.keyboard.press("Enter")
+            else:
+                button.locator(".hit").dispatch_event("click")
+            assert out.get_attribute("data-selected") == p.key
+            assert button.get_attribute("aria-pressed") == "true"
+            for _, _, key in p.rows:
+                cell_text = readout.locator(f"td[data-v='{key}']").inner_text()
+                assert cell_text == diagram.format_rows(cell.values[key]), (p.key, key)
+            eq = readout.locator(".lstmc-eq").first
+            assert eq.is_visible() and eq.inner_text().strip(), p.key
+        lit = set(out.locator("svg .on").evaluate_all("els => els.map(e => e.getAttribute('data-k'))"))
+        assert lit == set(diagram.PARTS[-1].path)
+        out.scroll_into_view_if_needed()
+        _shot(page, "jupyterlab-clickable-after-run")
+    finally:
+        page.close()

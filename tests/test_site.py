@@ -251,7 +251,7 @@ def test_page(browser, site, name):
         # 6. one search field, and nothing heavy that the page does not use
         fields = page.evaluate("""[...document.querySelectorAll(
             '.search-button-field, form.bd-search, .search-button')]
-            .filter(e => !e.closest('dialog, article') && e.getClientRects().length &&
+            .filter(e => !e.closest('dialog, article, .bd-search-container') && e.getClientRects().length &&
                          getComputedStyle(e).visibility !== 'hidden').length""")
         assert fields == 1, f"{fields} search fields visible on {name} at 1280 px (besides the search page's own)"
         scripts = page.evaluate("[...document.scripts].map(s => s.src).filter(Boolean)")
@@ -443,6 +443,40 @@ def test_repository_link_only_when_a_url_is_set():
     options, subs = course_site.repository_settings("", {"repository_url": "https://x/y/z"}, {})
     assert options["use_repository_button"] is False and "repository_url" not in options
     assert subs["repository"] == "the course's repository" and "](" not in subs["repository"]
+
+
+MINI_CONF = """
+import sys
+sys.path.insert(0, {ext!r})
+extensions = ["myst_parser", "course_site"]
+myst_enable_extensions = ["substitution"]
+html_theme = "sphinx_book_theme"
+html_theme_options = {{"use_download_button": False, "navbar_persistent": []}}
+templates_path = [{templates!r}]
+"""
+
+
+@pytest.mark.parametrize("url", ["", "https://github.com/example-org/lstm-course"])
+def test_repository_link_both_ways(tmp_path, url):
+    """A small book built with the course's extension: the link shows exactly when the URL is set."""
+    import re
+
+    (tmp_path / "conf.py").write_text(MINI_CONF.format(ext=str(ROOT / "book" / "_ext"),
+                                                       templates=str(ROOT / "book" / "_templates")))
+    (tmp_path / "_config.yml").write_text(f'repository:\n  url: "{url}"\n')
+    (tmp_path / "index.md").write_text("# Get it\n\nClone {{ repository }}, then build.\n")
+    out = tmp_path / "_build"
+    run = subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", str(tmp_path), str(out)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    page = (out / "index.html").read_text(encoding="utf-8")
+    links = re.findall(r'href="(https://github\.com/[^"]*)"', page)
+    if url:
+        assert f'<a class="reference external" href="{url}">' in page, "no link in the text"
+        assert any(link.rstrip("/") == url for link in links), f"no header button: {links}"
+    else:
+        assert links == [] and "repository-button" not in page, f"a link with no URL set: {links}"
+        assert "the course’s repository" in page or "the course's repository" in page
 
 
 def test_repository_link_in_the_built_site(site):

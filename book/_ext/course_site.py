@@ -17,8 +17,9 @@ Fixes and trims, each measured by tests/test_site.py:
   offered for download come without their outputs (running them makes them).
 * Font Awesome's web fonts are cut to the glyphs the site draws (preferred by
   unicode-range; the full fonts stay as the fallback), and the rules for icon
-  classes (in the theme's stylesheet) and sphinx-design classes that no page
-  uses are dropped from the output's copies of those stylesheets.
+  classes and Bootstrap classes (in the theme's stylesheet) and sphinx-design
+  classes that no page or script names are dropped from the output's copies of
+  those stylesheets.
 * Equations of unnumbered pages (appendices, reference pages) are numbered
   per page from (1), not in one counter shared across pages.
 * sphinx-exercise gives every exercise and solution body the same id; each
@@ -273,9 +274,24 @@ def _subset_icon_fonts(app, exception):
 
 # ------------------------------------------------------- stylesheets: the classes used
 
-# (stylesheet under _static, class prefix): Font Awesome's table of ~1,900 icon classes
-# inside the theme's stylesheet, sphinx-design's utility classes.
-_PURGED = (("styles/pydata-sphinx-theme.css", "fa-"), ("sphinx-design.min.css", "sd-"))
+# Bootstrap's components and utility classes (inside the theme's stylesheet) by prefix:
+# a rule stays when every class it names with one of these prefixes occurs, as a word,
+# in a page or a script of the site (scripts name the classes they add in full).
+_BOOTSTRAP = (
+    "accordion", "alert-", "card-", "carousel", "form-", "list-group", "modal", "offcanvas",
+    "pagination", "placeholder", "progress", "spinner", "table-", "toast",
+    "col-", "offset-", "g-", "gx-", "gy-", "row-cols-", "order-", "text-", "bg-", "border-",
+    "m-", "mt-", "mb-", "ms-", "me-", "mx-", "my-", "p-", "pt-", "pb-", "ps-", "pe-", "px-",
+    "py-", "d-", "flex-", "justify-content-", "align-", "gap-", "w-", "h-", "fs-", "fw-",
+    "lh-", "link-", "rounded-", "shadow-", "position-", "top-", "bottom-", "start-", "end-",
+    "translate-", "overflow-", "opacity-", "ratio-", "sticky-", "fixed-", "visually-",
+    "float-", "user-select-", "vw-", "vh-", "mw-", "mh-", "min-", "object-fit-",
+    "focus-ring", "icon-link",
+)
+# (stylesheet under _static, class prefixes): Font Awesome's table of ~1,900 icon
+# classes and Bootstrap inside the theme's stylesheet, sphinx-design's classes.
+_PURGED = (("styles/pydata-sphinx-theme.css", ("fa-", *_BOOTSTRAP)),
+           ("sphinx-design.min.css", ("sd-",)))
 
 
 def _css_items(css, i=0):
@@ -325,16 +341,18 @@ def purge_css(css: str, prefix: str, used: set[str]) -> str:
     return "".join(parts)
 
 
-def _used_words(out: Path, prefix: str) -> set[str]:
-    """Every NAME written as ``{prefix}NAME`` in a page or a script of the site (a superset
-    of the classes used, scripts that add classes included)."""
+def _site_texts(out: Path) -> list[str]:
+    """The text of every page and script of the built site."""
+    return [path.read_text(encoding="utf-8", errors="replace")
+            for pattern in ("**/*.html", "_static/**/*.js") for path in out.glob(pattern)
+            if "_sources" not in path.parts]
+
+
+def used_words(texts: list[str], prefix: str) -> set[str]:
+    """Every NAME written as ``{prefix}NAME`` in ``texts`` (a superset of the classes used,
+    scripts that add classes included)."""
     word = re.compile(re.escape(prefix) + r"([a-zA-Z0-9_-]+)")
-    used = set()
-    for pattern in ("**/*.html", "_static/**/*.js"):
-        for path in out.glob(pattern):
-            if "_sources" not in path.parts:
-                used.update(word.findall(path.read_text(encoding="utf-8", errors="replace")))
-    return used
+    return {name for text in texts for name in word.findall(text)}
 
 
 def _purge_stylesheets(app, exception):
@@ -342,11 +360,14 @@ def _purge_stylesheets(app, exception):
     if exception is not None or app.builder.format != "html":
         return
     out = Path(app.outdir)
-    for rel, prefix in _PURGED:
+    texts = _site_texts(out)
+    for rel, prefixes in _PURGED:
         path = out / "_static" / rel
         if path.exists():
             css = path.read_text(encoding="utf-8")
-            path.write_text(purge_css(css, prefix, _used_words(out, prefix)), encoding="utf-8")
+            for prefix in prefixes:
+                css = purge_css(css, prefix, used_words(texts, prefix))
+            path.write_text(css, encoding="utf-8")
 
 
 # ------------------------------------------------------------ maths, typeset at build time

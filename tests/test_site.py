@@ -105,14 +105,25 @@ class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
+_BROWSER: list = []   # one Chromium per process: tests/test_site_dark.py imports this fixture,
+                      # and Playwright's sync API cannot be started twice in one process
+
+
 @pytest.fixture(scope="session")
 def browser(site):
+    if _BROWSER:          # the other module's instance of this fixture started it
+        yield _BROWSER[0]
+        return
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+        _BROWSER.append(b)
+        try:
+            yield b
+        finally:
+            _BROWSER.clear()
+            b.close()
 
 
 class PageLog:

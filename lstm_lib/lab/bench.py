@@ -421,7 +421,8 @@ def main(argv=None):
                            "torch_kernels": torch_kernel_names()},
               "ops_per_step": {"ours": ops_per_step(True), "readable": ops_per_step(False)},
               "summary": summarize(rows), "results": rows}
-    R.write_json(args.out, result)
+    if R.write_out(parser.prog, args.out, result, args.force):
+        return 2
     if not args.quiet:
         for row in rows:
             print(format_row(row))

@@ -208,11 +208,8 @@ def main(argv=None):
               "seconds": round(time.perf_counter() - start, 1),
               "cpu_seconds": round(time.process_time() - cpu_start, 1),
               "config": config, "summary": summarize(args.experiment, runs), "runs": runs}
-    if args.out.exists() and not args.force:
-        print(f"{parser.prog}: error: --out: {args.out} appeared while running; "
-              f"pass --force to overwrite it", file=sys.stderr)
+    if R.write_out(parser.prog, args.out, result, args.force):
         return 2
-    R.write_json(args.out, result)
     if not args.quiet:
         print(f"wrote {args.out} ({result['seconds']} s)")
     return 0

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import SPECIAL_FILES, file_identity, make_special_file
 from lstm_lib.lab import bench, experiments, results, tasks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,6 +144,16 @@ def test_refuses_to_overwrite_and_rejects_bad_arguments(tmp_path, capsys):
     code, err = cli_error(capsys, "--quick")
     assert code == 2 and "--out" in err[-1]
     assert not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+@pytest.mark.parametrize("kind", SPECIAL_FILES)
+def test_never_replaces_what_is_not_a_regular_file(kind, force, tmp_path, capsys):
+    out = make_special_file(tmp_path, kind)
+    before = file_identity(out)
+    code, err = cli_error(capsys, "--quick", "--out", str(out), *force)
+    assert code == 2 and len(err) == 1 and "not a regular file" in err[0], err
+    assert file_identity(out) == before
 
 
 def test_wait_for_idle_returns_at_once_or_after_the_limit(monkeypatch):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from helpers import SPECIAL_FILES, file_identity, make_special_file
 from lstm_lib.lab import cli, experiments, results
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,6 +174,34 @@ def test_cli_error_is_one_line_without_traceback(tmp_path):
     r = run_cli("adding", "--T", "0", "--out", "x.json", cwd=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+@pytest.mark.parametrize("kind", SPECIAL_FILES)
+def test_cli_never_replaces_what_is_not_a_regular_file(kind, force, tmp_path, capsys):
+    out = make_special_file(tmp_path, kind)
+    before = file_identity(out)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["adding", "--T", "4", "--steps", "1", "--seeds", "1", "--test-size", "4",
+                  "--out", str(out), *force])
+    assert exc.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "--out" in lines[0] and "not a regular file" in lines[0], lines
+    assert file_identity(out) == before
+
+
+def test_cli_refuses_a_special_file_that_appears_while_running(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "r.json"
+
+    def run_all(args, bar_on):            # the run: meanwhile someone puts a FIFO at --out
+        os.mkfifo(out)
+        return {}, []
+    monkeypatch.setattr(cli, "_run_all", run_all)
+    monkeypatch.setattr(cli, "summarize", lambda e, runs: {})
+    assert cli.main(["adding", "--out", str(out), "--force", "--quiet"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "not a regular file" in lines[0], lines
+    assert out.is_fifo()
 
 
 # --------------------------------------------------------------------------- one table of defaults

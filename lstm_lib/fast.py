@@ -18,8 +18,17 @@ computes the same function with fewer, larger operations:
 It takes the same arguments and returns the same values as
 ``modules.lstm_layer``; ``tests/test_fast.py`` holds the two equal (and both
 equal to ``torch.nn.LSTM``), and ``torch.autograd.gradcheck`` checks the
-backward pass. It is once differentiable: a second derivative raises an
-error, use ``LSTM(..., fast=False)`` for that.
+backward pass.
+
+Second derivatives (a gradient penalty: ``autograd.grad(loss, ...,
+create_graph=True)``, then a loss on that gradient) are right too, by another
+route: the hand-written pass computes numbers, not a graph, so when autograd
+asks for a differentiable gradient (grad mode on inside ``backward``, which
+is what ``create_graph=True`` means) the backward pass recomputes the layer
+with ``modules.lstm_layer`` under autograd and differentiates that
+(``_backward_by_autograd``). ``torch.autograd.gradgradcheck`` and
+``torch.nn.LSTM``'s own second derivatives check it. For that recomputation
+the forward pass keeps its inputs (x_proj, h0, c0) besides its buffers.
 
 The backward pass, rows of the batch as examples (NOTATION's symbols; Z_t is
 the (B, 4n) pre-activation, P_t = x_proj[t], so Z_t = P_t + H_{t-1} W_h^T)::
@@ -39,7 +48,6 @@ derives the same equations); the tests compare both against autograd.
 from __future__ import annotations
 
 import torch
-from torch.autograd.function import once_differentiable
 
 __all__ = ["lstm_layer_fast", "LSTMLayerFunction", "applies"]
 
@@ -89,13 +97,14 @@ class LSTMLayerFunction(torch.autograd.Function):
             c[t + 1].sub_(i[t])
             torch.tanh(c[t + 1], out=tc[t])
             torch.mul(o[t], tc[t], out=h[t + 1])          # h_t = o * tanh(c_t)
-        ctx.save_for_backward(Z, H, C, tanh_C, W_hh)
+        ctx.save_for_backward(Z, H, C, tanh_C, W_hh, x_proj, h0, c0)
         return H[1:], H[T].clone(), C[T].clone()
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, dH_out, dh_T, dc_T):
-        gates, H, C, tanh_C, W_hh = ctx.saved_tensors
+        if torch.is_grad_enabled():        # create_graph=True: this gradient will be differentiated
+            return _backward_by_autograd(ctx, dH_out, dh_T, dc_T)
+        gates, H, C, tanh_C, W_hh = ctx.saved_tensors[:5]
         T, B, four_n = gates.shape
         n = four_n // 4
         i, f, s, o = (gates[..., k * n:(k + 1) * n] for k in range(4))
@@ -130,3 +139,19 @@ class LSTMLayerFunction(torch.autograd.Function):
         dh0 = dz[0] @ W_hh if need_h0 else None
         dW = (dZ.view(T * B, 4 * n).T @ H[:-1].reshape(T * B, n)) if need_W else None
         return (dZ if need_x else None), dh0, (dc if need_c0 else None), dW
+
+
+def _backward_by_autograd(ctx, dH_out, dh_T, dc_T):
+    """The backward pass as a graph, for create_graph=True: recompute the layer with the
+    readable loop under autograd, from the saved inputs, and differentiate that."""
+    from .modules import lstm_layer                   # modules imports this file: import late
+    W_hh, x_proj, h0, c0 = ctx.saved_tensors[4:]
+    inputs = (x_proj, h0, c0, W_hh)
+    wanted = [k for k, need in enumerate(ctx.needs_input_grad) if need]
+    h, (h_T, c_T) = lstm_layer(*inputs)
+    grads = torch.autograd.grad((h, h_T, c_T), [inputs[k] for k in wanted], (dH_out, dh_T, dc_T),
+                                create_graph=True, allow_unused=True)
+    out = [None] * 4
+    for k, g in zip(wanted, grads):
+        out[k] = g
+    return tuple(out)

@@ -304,8 +304,10 @@ class LSTM(_Recurrent):
 
     fast (keyword only, default True): run each layer's time loop with
     ``fast.lstm_layer_fast`` (same function, hand-written backward pass) on
-    float32/float64 CPU tensors; False runs ``lstm_layer`` under autograd,
-    which also supports second derivatives. The attribute can be changed later.
+    float32/float64 CPU tensors; False runs ``lstm_layer`` under autograd.
+    Both give correct second derivatives (a gradient penalty, with
+    ``create_graph=True``): there the fast path's backward recomputes the
+    layer with ``lstm_layer`` under autograd. The attribute can be changed later.
     """
 
     gates = 4

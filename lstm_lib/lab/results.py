@@ -31,8 +31,9 @@ import torch
 
 from .. import __version__
 
-__all__ = ["load_results", "cpu_model", "load_average", "environment", "Parser", "positive_int",
-           "positive_float", "real", "not_a_regular_file", "check_out", "write_json", "write_out"]
+__all__ = ["load_results", "cpu_model", "load_average", "memory_total", "environment", "Parser",
+           "positive_int", "positive_float", "real", "not_a_regular_file", "check_out",
+           "write_json", "write_out"]
 
 
 def load_results(path):
@@ -61,6 +62,25 @@ def load_average():
         return [round(v, 2) for v in os.getloadavg()]
     except (AttributeError, OSError):
         return None
+
+
+def memory_total():
+    """The memory this process may use, in bytes: the machine's physical memory, or the
+    limit of its control group (a container) if lower; None where neither can be read."""
+    limits = []
+    try:
+        limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            limits.append(int(text))
+    limits = [v for v in limits if v > 0]
+    return min(limits) if limits else None
 
 
 def environment(program, argv):

@@ -68,13 +68,28 @@ def check_floating(x, name: str):
 
 
 def check_finite(x, name: str):
-    """Require every entry to be finite (no NaN, no +/-inf)."""
+    """Require every entry to be finite (no NaN, no +/-inf).
+
+    A tensor on the "meta" device has a shape and no values: nothing to check.
+    """
     if is_tensor(x):
-        ok = bool(x.detach().isfinite().all())
+        ok = x.device.type == "meta" or bool(x.detach().isfinite().all())
     else:
         ok = bool(np.isfinite(x).all())
     if not ok:
         raise ValueError(f"{name}: expected finite values, got NaN or inf")
+    return x
+
+
+def check_device(x, name: str, device, whose: str):
+    """Require tensor ``x`` on ``device``; ``whose`` says whose device that is.
+
+    E.g. ``check_device(h0, "h0", W.device, "the parameters'")`` raises
+    ``ValueError: h0: expected device cpu (the parameters' device), got meta; ...``.
+    """
+    if x.device != device:
+        raise ValueError(f"{name}: expected device {device} ({whose} device), got {x.device}; "
+                         f"move one with .to()")
     return x
 
 

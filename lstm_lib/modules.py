@@ -31,7 +31,7 @@ fast=False)`` runs ``lstm_layer`` under autograd instead; the tests hold the
 two paths equal to each other and to ``torch.nn.LSTM``.
 
 Validation. ``forward`` checks its input and initial states on every call
-(shape, dtype, finiteness), with messages that name what was expected. It
+(shape, dtype, device, finiteness), with messages that name what was expected. It
 does not scan the weights, as ``torch.nn.LSTM`` does not: ``load_state_dict``
 refuses NaN or inf weights before copying any, and ``check_weights()`` checks
 the current ones on request (after a training step that diverged, say).
@@ -47,7 +47,7 @@ import torch
 from torch import nn
 
 from . import fast as _fast
-from .checks import (check_finite, check_floating, check_in_range, check_ndim,
+from .checks import (check_device, check_finite, check_floating, check_in_range, check_ndim,
                      check_positive_int, check_shape)
 from .weights import set_forget_bias
 
@@ -99,10 +99,14 @@ def _check_tensor(x, name):
 
 
 def _refuse_non_finite(module, state_dict, prefix, *args):
-    """``load_state_dict``'s pre-hook: refuse NaN or inf weights before any is copied."""
-    for name, _ in module.named_parameters(recurse=False):
+    """``load_state_dict``'s pre-hook: refuse NaN or inf weights (or meta tensors, which have
+    no values, into a module that has some) before any is copied."""
+    for name, param in module.named_parameters(recurse=False):
         value = state_dict.get(prefix + name)
         if isinstance(value, torch.Tensor):
+            if value.device.type == "meta" and param.device.type != "meta":
+                raise ValueError(f"{name}: expected a tensor with values, got one on the meta "
+                                 f"device (shapes only)")
             check_finite(value, name)
 
 
@@ -252,10 +256,11 @@ class _Recurrent(nn.Module):
         if T == 0:
             raise ValueError(f"input: expected at least one time step, got T=0 "
                              f"in shape {tuple(input.shape)}")
-        dtype = self.weight_ih_l0.dtype
+        dtype, device = self._check_parameters()
         if input.dtype != dtype:
             raise TypeError(f"input: expected dtype {dtype} (the parameters' dtype), "
                             f"got {input.dtype}; convert one with .to()")
+        check_device(input, "input", device, "the parameters'")
         check_finite(input, "input")
 
         D = 2 if self.bidirectional else 1
@@ -276,8 +281,19 @@ class _Recurrent(nn.Module):
             if s.dtype != dtype:
                 raise TypeError(f"{name}: expected dtype {dtype} (the parameters' dtype), "
                                 f"got {s.dtype}")
+            check_device(s, name, device, "the parameters'")
             check_finite(s, name)
         return input, states, batched
+
+    def _check_parameters(self):
+        """Every parameter of one dtype and on one device, weight_ih_l0's; returns both."""
+        first = self.weight_ih_l0
+        for name, p in self.named_parameters():
+            if p.dtype != first.dtype:
+                raise TypeError(f"{name}: expected dtype {first.dtype} (weight_ih_l0's dtype), "
+                                f"got {p.dtype}")
+            check_device(p, name, first.device, "weight_ih_l0's")
+        return first.dtype, first.device
 
 
 class LSTM(_Recurrent):

@@ -404,3 +404,68 @@ def test_a_checked_load_still_loads_from_torch_nn():
     ours.load_state_dict(theirs.state_dict())
     for key, value in theirs.state_dict().items():
         assert torch.equal(ours.state_dict()[key], value)
+
+
+# --- devices: like shapes and dtypes, a mismatch is named ------------------------------
+# "meta" is a device every torch has: tensors with shapes and no values.
+
+@pytest.mark.parametrize("cls", [LSTM, RNN], ids=["lstm", "rnn"])
+def test_input_on_another_device_is_named(cls):
+    m = cls(3, 4)
+    with pytest.raises(ValueError, match=r"^input: expected device cpu \(the parameters' "
+                                         r"device\), got meta; move one with \.to\(\)"):
+        m(torch.randn(5, 2, 3, device="meta"))
+    on_meta = cls(3, 4, device="meta")
+    with pytest.raises(ValueError, match=r"^input: expected device meta \(the parameters' "
+                                         r"device\), got cpu"):
+        on_meta(torch.randn(5, 2, 3))
+
+
+def test_states_on_another_device_are_named():
+    m = LSTM(3, 4)
+    x = torch.randn(5, 2, 3)
+    h, c = torch.zeros(1, 2, 4), torch.zeros(1, 2, 4)
+    with pytest.raises(ValueError, match=r"^hx\[0\] \(h_0\): expected device cpu \(the "
+                                         r"parameters' device\), got meta"):
+        m(x, (h.to("meta"), c))
+    with pytest.raises(ValueError, match=r"^hx\[1\] \(c_0\): expected device cpu .*got meta"):
+        m(x, (h, c.to("meta")))
+    with pytest.raises(ValueError, match=r"^hx \(h_0\): expected device cpu .*got meta"):
+        RNN(3, 4)(x, h.to("meta"))
+
+
+@pytest.mark.parametrize("cls", [LSTM, RNN], ids=["lstm", "rnn"])
+def test_parameters_on_two_devices_are_named(cls):
+    m = cls(3, 4, num_layers=2)
+    m.weight_hh_l1 = nn.Parameter(torch.empty(m.weight_hh_l1.shape, device="meta"))
+    with pytest.raises(ValueError, match=r"^weight_hh_l1: expected device cpu \(weight_ih_l0's "
+                                         r"device\), got meta"):
+        m(torch.randn(5, 2, 3))
+    m = cls(3, 4)
+    m.bias_hh_l0 = nn.Parameter(m.bias_hh_l0.detach().double())
+    with pytest.raises(TypeError, match=r"^bias_hh_l0: expected dtype torch.float32 "
+                                        r"\(weight_ih_l0's dtype\), got torch.float64"):
+        m(torch.randn(5, 2, 3))
+
+
+@pytest.mark.parametrize("kind", ["lstm", "tanh"])
+@pytest.mark.parametrize("batched", [True, False])
+def test_everything_on_meta_runs_like_torch(kind, batched):
+    """A module and its input on the meta device: shapes, no values, as torch.nn."""
+    cfg = dict(input_size=3, hidden_size=4, num_layers=2, bidirectional=True, device="meta")
+    ours = LSTM(**cfg) if kind == "lstm" else RNN(**cfg)
+    ref = nn.LSTM(**cfg) if kind == "lstm" else nn.RNN(**cfg)
+    x = torch.empty((5, 2, 3) if batched else (5, 3), device="meta")
+    a, b = ours(x), ref(x)
+    assert a[0].shape == b[0].shape and a[0].device.type == "meta"
+    sa = a[1] if kind == "lstm" else (a[1],)
+    sb = b[1] if kind == "lstm" else (b[1],)
+    assert [s.shape for s in sa] == [s.shape for s in sb]
+    assert ours.check_weights() is ours                       # nothing to scan: no values
+
+
+def test_loading_meta_tensors_into_a_real_module_is_named():
+    with pytest.raises(ValueError, match=r"^weight_ih_l0: expected a tensor with values, "
+                                         r"got one on the meta device"):
+        LSTM(3, 4).load_state_dict(LSTM(3, 4, device="meta").state_dict())
+    LSTM(3, 4, device="meta").load_state_dict(LSTM(3, 4, device="meta").state_dict())

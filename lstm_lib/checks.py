@@ -52,16 +52,22 @@ def check_numpy(x, name: str):
 
 
 def check_floating(x, name: str):
-    """Require a real floating-point numpy array or torch tensor."""
+    """Require a real floating-point numpy array (float32 or float64) or torch tensor.
+
+    A numpy array must be float32 or float64: float16 (and long double) are refused,
+    as ints, bools and complex numbers are. A tensor may also be float16 or
+    bfloat16, which ``torch.nn``'s recurrent modules run and so ``lstm_lib.modules``'
+    do too (without the fast path).
+    """
     if is_tensor(x):
         if not x.is_floating_point():
-            raise TypeError(f"{name}: expected a floating-point tensor "
-                            f"(float32 or float64), got dtype {x.dtype}")
+            raise TypeError(f"{name}: expected a floating-point tensor (float32 or float64; "
+                            f"float16 or bfloat16 also run), got dtype {x.dtype}")
         return x
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name}: expected a numpy array or torch tensor, "
                         f"got {type(x).__name__}")
-    if not np.issubdtype(x.dtype, np.floating):
+    if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"{name}: expected a floating-point array "
                         f"(float32 or float64), got dtype {x.dtype}")
     return x

@@ -25,8 +25,9 @@ create_graph=True)``, then a loss on that gradient) are right too, by another
 route: the hand-written pass computes numbers, not a graph, so when autograd
 asks for a differentiable gradient (grad mode on inside ``backward``, which
 is what ``create_graph=True`` means) the backward pass recomputes the layer
-with ``modules.lstm_layer`` under autograd and differentiates that
-(``_backward_by_autograd``). ``torch.autograd.gradgradcheck`` and
+out of place, under autograd (``_layer_by_autograd``: the forward pass's
+arithmetic, one sigmoid for the four gates, without ``out=``), and
+differentiates that (``_backward_by_autograd``). ``torch.autograd.gradgradcheck`` and
 ``torch.nn.LSTM``'s own second derivatives check it. For that recomputation
 the forward pass keeps its inputs (x_proj, h0, c0) besides its buffers.
 
@@ -141,14 +142,33 @@ class LSTMLayerFunction(torch.autograd.Function):
         return (dZ if need_x else None), dh0, (dc if need_c0 else None), dW
 
 
+def _layer_by_autograd(x_proj, h0, c0, W_hh):
+    """The forward pass's arithmetic out of place, so that autograd records it.
+
+    Same function as ``LSTMLayerFunction.forward`` (and ``modules.lstm_layer``, which
+    this file does not import: modules imports it). Returns h (T, B, n), h_T, c_T.
+    """
+    n = h0.shape[1]
+    scale = x_proj.new_ones(4 * n)
+    scale[2 * n:3 * n] = 2                            # tanh(z) = 2 sigmoid(2z) - 1
+    W_hh_T = (W_hh * scale[:, None]).T
+    P = x_proj * scale
+    h, c, hs = h0, c0, []
+    for t in range(x_proj.shape[0]):
+        i, f, s, o = torch.addmm(P[t], h, W_hh_T).sigmoid().chunk(4, dim=1)
+        c = f * c + i * (2 * s - 1)
+        h = o * torch.tanh(c)
+        hs.append(h)
+    return torch.stack(hs), h, c
+
+
 def _backward_by_autograd(ctx, dH_out, dh_T, dc_T):
-    """The backward pass as a graph, for create_graph=True: recompute the layer with the
-    readable loop under autograd, from the saved inputs, and differentiate that."""
-    from .modules import lstm_layer                   # modules imports this file: import late
+    """The backward pass as a graph, for create_graph=True: recompute the layer under
+    autograd, from the saved inputs, and differentiate that."""
     W_hh, x_proj, h0, c0 = ctx.saved_tensors[4:]
     inputs = (x_proj, h0, c0, W_hh)
     wanted = [k for k, need in enumerate(ctx.needs_input_grad) if need]
-    h, (h_T, c_T) = lstm_layer(*inputs)
+    h, h_T, c_T = _layer_by_autograd(*inputs)
     grads = torch.autograd.grad((h, h_T, c_T), [inputs[k] for k in wanted], (dH_out, dh_T, dc_T),
                                 create_graph=True, allow_unused=True)
     out = [None] * 4

@@ -128,6 +128,16 @@ def test_layer_gradgradcheck_float64():
     assert torch.autograd.gradgradcheck(lambda *a: lstm_layer(*a)[0], inputs)   # the readable one
 
 
+def test_the_recomputation_for_second_derivatives_is_the_layer():
+    """create_graph=True differentiates fast._layer_by_autograd: the same function as the
+    readable lstm_layer (fast.py cannot import modules, which imports it)."""
+    inputs = layer_inputs(6, 3, 4, torch.float64, seed=8)
+    h, h_T, c_T = fast._layer_by_autograd(*inputs)
+    h_ref, (h_T_ref, c_T_ref) = lstm_layer(*inputs)
+    for a, b in ((h, h_ref), (h_T, h_T_ref), (c_T, c_T_ref)):
+        assert_close(a, b, 1e-14, "recomputation")
+
+
 # Gradient penalties: a first loss, its gradient with create_graph=True, then a penalty on
 # that gradient, differentiated again. Linear first losses (out.sum()) used to give silently
 # wrong second derivatives on the fast path; non-linear ones, an error.

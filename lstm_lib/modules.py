@@ -36,12 +36,20 @@ does not scan the weights, as ``torch.nn.LSTM`` does not: ``load_state_dict``
 refuses NaN or inf weights before copying any, and ``check_weights()`` checks
 the current ones on request (after a training step that diverged, say).
 
-Not supported (each raises ``NotImplementedError``): ``dropout > 0``,
-``proj_size > 0`` and ``PackedSequence`` input.
+Dropout as in ``torch.nn``: ``dropout=p`` zeroes each entry of every layer's
+output but the last with probability p in training mode and scales the rest
+by 1/(1-p); eval mode (``.eval()``) and the final states are untouched; with
+one layer it has no effect and the constructor warns, as torch does.
+``flatten_parameters()`` exists and does nothing (there is no cuDNN buffer to
+compact); ``all_weights`` lists each layer and direction's parameters.
+
+Not supported (each raises ``NotImplementedError``): ``proj_size > 0`` and
+``PackedSequence`` input.
 """
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from torch import nn
@@ -133,10 +141,11 @@ class _Recurrent(nn.Module):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name}: expected a bool, got {flag!r}")
         check_in_range(dropout, "dropout", 0, 1)
-        if dropout != 0:
-            raise NotImplementedError(
-                f"dropout between layers is not implemented in lstm_lib "
-                f"(got dropout={dropout}); use dropout=0, or torch.nn's modules")
+        if dropout > 0 and num_layers == 1:       # torch.nn's warning, in its words' spirit
+            warnings.warn(f"dropout adds dropout after every recurrent layer but the last, so "
+                          f"a non-zero dropout expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers={num_layers} (it has no effect)",
+                          UserWarning, stacklevel=3)
         self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
         self.dropout = float(dropout)
         num_directions = 2 if bidirectional else 1
@@ -162,6 +171,21 @@ class _Recurrent(nn.Module):
         for name, p in self.named_parameters():
             check_finite(p, name)
         return self
+
+    def flatten_parameters(self):
+        """Do nothing: ``torch.nn``'s modules compact their weights for cuDNN here; these
+        keep no flat buffer. It exists so that code written for ``torch.nn`` runs."""
+        return None
+
+    @property
+    def all_weights(self):
+        """The parameters as ``torch.nn``'s ``all_weights``: one list per layer and direction
+        (layer 0, layer 0 reverse, layer 1, ...), each [weight_ih, weight_hh, bias_ih,
+        bias_hh] (the two weights only when bias=False)."""
+        names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else [])
+        directions = ["", "_reverse"] if self.bidirectional else [""]
+        return [[getattr(self, f"{name}_l{layer}{suffix}") for name in names]
+                for layer in range(self.num_layers) for suffix in directions]
 
     def reset_parameters(self):
         """Draw every weight and bias from U(-1/sqrt(n), 1/sqrt(n)), as PyTorch does."""
@@ -209,6 +233,8 @@ class _Recurrent(nn.Module):
                 outputs.append(h.flip(0) if direction == 1 else h)
                 finals.append(final)
             x = torch.cat(outputs, dim=2)          # the next layer's input: (T, B, D*n)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = nn.functional.dropout(x, self.dropout)   # between layers, as torch.nn
         final_states = [torch.stack(s) for s in zip(*finals)]
         if self.batch_first and batched:
             x = x.transpose(0, 1)
@@ -308,8 +334,8 @@ class LSTM(_Recurrent):
         c_t = f_t * c_{t-1} + i_t * c_tilde_t
         h_t = o_t * tanh(c_t)
 
-    Arguments are those of ``torch.nn.LSTM``; ``dropout`` must be 0 and
-    ``proj_size`` must be 0. ``forward(input, hx=None)`` takes ``hx = (h_0, c_0)``
+    Arguments are those of ``torch.nn.LSTM`` (``dropout`` as there, between
+    layers in training mode); ``proj_size`` must be 0. ``forward(input, hx=None)`` takes ``hx = (h_0, c_0)``
     and returns ``output, (h_n, c_n)``.
 
     forget_bias (keyword only): if set, the effective forget bias b_f, which
@@ -323,7 +349,7 @@ class LSTM(_Recurrent):
     float32/float64 CPU tensors; False runs ``lstm_layer`` under autograd.
     Both give correct second derivatives (a gradient penalty, with
     ``create_graph=True``): there the fast path's backward recomputes the
-    layer with ``lstm_layer`` under autograd. The attribute can be changed later.
+    layer under autograd. The attribute can be changed later.
     """
 
     gates = 4
@@ -391,7 +417,7 @@ class RNN(_Recurrent):
     Per step: H_t = tanh(X_t W_xh^T + H_{t-1} W_hh^T + b_h) (or ReLU with
     ``nonlinearity="relu"``), where ``weight_ih_l{k}`` is W_xh, ``weight_hh_l{k}``
     is W_hh and b_h = bias_ih + bias_hh. Arguments are those of ``torch.nn.RNN``
-    (same positional order: nonlinearity comes fourth); ``dropout`` must be 0.
+    (same positional order: nonlinearity comes fourth), ``dropout`` included.
     ``forward(input, hx=None)`` returns ``output, h_n``.
     """
 

@@ -141,6 +141,11 @@ class _Recurrent(nn.Module):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name}: expected a bool, got {flag!r}")
         check_in_range(dropout, "dropout", 0, 1)
+        if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(f"dtype: expected a floating-point torch dtype (float32 or float64; "
+                            f"float16 or bfloat16 also run), got {dtype!r}")
+        if device is not None and not isinstance(device, (str, int, torch.device)):
+            raise TypeError(f"device: expected a torch.device or its name, got {device!r}")
         if dropout > 0 and num_layers == 1:       # torch.nn's warning, in its words' spirit
             warnings.warn(f"dropout adds dropout after every recurrent layer but the last, so "
                           f"a non-zero dropout expects num_layers greater than 1, but got "

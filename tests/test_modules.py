@@ -553,3 +553,15 @@ def test_all_weights_has_torch_structure_and_flatten_parameters_is_a_no_op(
     before = {k: v.clone() for k, v in ours.state_dict().items()}
     assert ours.flatten_parameters() is None
     assert all(torch.equal(v, before[k]) for k, v in ours.state_dict().items())
+
+
+@pytest.mark.parametrize("cls", [LSTM, RNN], ids=["lstm", "rnn"])
+def test_constructor_names_a_dtype_that_is_not_floating_and_a_device_that_is_not_one(cls):
+    for bad in (torch.int64, torch.bool, torch.complex64, "float32", np.float64):
+        with pytest.raises(TypeError, match=r"^dtype: expected a floating-point torch dtype "
+                                            r"\(float32 or float64; float16 or bfloat16 also "
+                                            r"run\), got "):
+            cls(3, 4, dtype=bad)
+    with pytest.raises(TypeError, match=r"^device: expected a torch.device or its name, got 1.5"):
+        cls(3, 4, device=1.5)
+    assert cls(3, 4, dtype=torch.float16).weight_ih_l0.dtype == torch.float16

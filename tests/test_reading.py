@@ -17,7 +17,8 @@ width (390 px):
   no ``<pre>`` (code cells, library listings, printed output) is wider than
   its box;
 * **equations fit**: no displayed equation is wider than the box the page
-  gives it, and no equation number overlaps its equation, at both widths;
+  gives it (except those listed, with the reason, in ``WIDE_EQUATIONS``),
+  and no equation number overlaps its equation, at both widths;
 * **the explorers' notes read in dark mode**: the explorer's own text has a
   contrast of at least 4.5 against what is behind it.
 
@@ -52,6 +53,17 @@ MIN_CONTRAST = 4.5
 NOT_YET_MEASURABLE = {
     "fig-ch3-cell-": "the cell diagram's PNG views (lstm_lib.viz.diagram), being replaced "
                      "by a clickable SVG on another branch",
+}
+#: displayed equations that may be wider than their box at one width, with the reason
+#: ("*": every equation of the page). An entry that no longer overflows fails the
+#: test, so it is removed as soon as it is not needed.
+WIDE_EQUATIONS = {
+    ("book/04-putting-it-together.html", "(4.1)", 390):
+        "one LSTM step in six aligned lines; the tanh line is a few px wider than a "
+        "390 px phone gives a numbered equation, and splitting it would break the "
+        "parallel form of the four gates that the chapter teaches",
+    ("book/notation.html", "*", 390):
+        "a Markdown page, the site half of issue 15 (its equations and numbering)",
 }
 METRICS: dict[str, dict] = {}
 OUT = ROOT / "_build" / "reading" / "metrics.json"
@@ -275,6 +287,7 @@ def test_reading(browser, site, name):  # noqa: F811
         measured[390] = page.evaluate(MEASURE)
     finally:
         page.context.close()
+    used = set()
     for width, min_px in MIN_TEXT_PX.items():
         got = measured[width]
         sizes = []
@@ -302,7 +315,12 @@ def test_reading(browser, site, name):  # noqa: F811
                 problems.append(f"{width} px: explorer {ex['name']} ({ex['box']:.0f} px wide) "
                                 f"shows panels side by side")
         for eq in got["equations"]:
-            if eq["over"] > 1:
+            why = (WIDE_EQUATIONS.get((name, eq["name"], width))
+                   or WIDE_EQUATIONS.get((name, "*", width)))
+            if eq["over"] > 1 and why:
+                used.add((name, eq["name"] if (name, eq["name"], width) in WIDE_EQUATIONS
+                          else "*", width))
+            elif eq["over"] > 1:
                 problems.append(f"{width} px: equation {eq['name']} is {eq['width']} px wide in a "
                                 f"{eq['box']} px box")
             elif eq["overlap"]:
@@ -321,6 +339,8 @@ def test_reading(browser, site, name):  # noqa: F811
             "equation_numbers_overlapping": sum(e["overlap"] and e["over"] <= 1
                                                 for e in got["equations"]),
         }
+    problems += [f"{w} px: equation {eq} of WIDE_EQUATIONS fits now: remove the entry"
+                 for (page, eq, w) in WIDE_EQUATIONS if page == name and (page, eq, w) not in used]
     for blk in code:
         if blk["over"] > 1:
             problems.append(f"1280 px: a {blk['where']} code block scrolls by {blk['over']} px "

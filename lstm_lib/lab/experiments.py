@@ -1,7 +1,7 @@
-"""The lab's experiments: each trains lstm_lib's LSTM (or RNN) on a task and returns a record.
+"""The lab's experiments: each trains lstm_lib's LSTM (or GRU, or RNN) on a task and returns a record.
 
 Each experiment is a function of one seed and its settings that trains
-``lstm_lib.modules.LSTM`` or ``RNN`` (through :mod:`lstm_lib.lab.train`) and
+``lstm_lib.modules.LSTM``, ``GRU`` or ``RNN`` (through :mod:`lstm_lib.lab.train`) and
 returns a plain dict, ready for JSON. The settings and their defaults are one
 table, :data:`DEFAULTS`: the functions read it, the command line
 (:mod:`lstm_lib.lab.cli`) offers each entry as a flag with the same default,
@@ -47,7 +47,8 @@ SEEDS = {"adding": 3, "ablation": 5, "exp4": 5, "order": 3, "copy": 3}
 ABLATION_ARMS = [(0.0, 1.0), (1.0, 1.0), (0.0, None), (1.0, None)]
 
 __all__ = ["run_adding", "run_exp4", "run_order", "run_copy", "run_ablation", "summarize",
-           "settings", "DEFAULTS", "SEEDS", "ABLATION_ARMS", "EXPERIMENTS", "SCHEMA"]
+           "settings", "model_sizes", "matched_hidden", "DEFAULTS", "SEEDS", "ABLATION_ARMS",
+           "EXPERIMENTS", "SCHEMA"]
 
 
 def settings(experiment, **overrides) -> SimpleNamespace:
@@ -60,6 +61,24 @@ def settings(experiment, **overrides) -> SimpleNamespace:
         raise TypeError(f"{experiment}: unknown setting(s) {unknown}; "
                         f"expected some of {sorted(DEFAULTS[experiment])}")
     return SimpleNamespace(**{**DEFAULTS[experiment], **overrides})
+
+
+def model_sizes(experiment, **overrides):
+    """(input_size, output_size) of the models an experiment trains, from its settings."""
+    s = settings(experiment, **overrides)
+    if experiment in ("adding", "ablation", "exp4"):
+        return 2, 1
+    if experiment == "order":
+        return len(tasks.ORDER_SYMBOLS), 2 ** s.n_relevant
+    return s.alphabet + 2, s.alphabet + 2                   # copy: symbols, blank, delimiter
+
+
+def matched_hidden(experiment, cell, hidden, **overrides):
+    """The hidden size that gives ``cell`` the parameter count nearest an LSTM's with
+    ``hidden`` units, read-out included (``train.hidden_for_parameters``): the lab's
+    comparison at an equal parameter count."""
+    d, out = model_sizes(experiment, **overrides)
+    return tr.hidden_for_parameters(cell, d, out, tr.parameter_count("lstm", d, hidden, out))
 
 
 def _train_rng(seed, stream):

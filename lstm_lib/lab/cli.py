@@ -148,7 +148,7 @@ def _sizes(args, cfg):
     """{cell: hidden size} for ``--models``: --hidden, or matched to the LSTM's parameter count."""
     if not getattr(args, "match_params", False):
         return {c: args.hidden for c in args.models}
-    settings = {k: v for k, v in cfg.items() if k in DEFAULTS[args.experiment]}
+    settings = {k: v for k, v in cfg.items() if k in DEFAULTS[args.experiment] and k != "hidden"}
     return {c: matched_hidden(args.experiment, c, args.hidden, **settings) for c in args.models}
 
 

@@ -295,7 +295,7 @@ def sequences_to_solve(run, task, threshold=None):
 
     task "adding": test MSE below ``threshold`` (default 0.01); "copy": copy
     accuracy at or above it (default 0.99); "order": test accuracy at or above
-    it (default 0.957, Hochreiter and Schmidhuber's bar), counted in whole epochs.
+    it (default 0.957, the lab's bar from its source article), counted in whole epochs.
     """
     if task == "adding":
         thr = 0.01 if threshold is None else threshold

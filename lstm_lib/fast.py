@@ -1,4 +1,4 @@
-"""The LSTM time loop with a hand-written backward pass (appendix: Performance).
+"""The LSTM's and the GRU's time loops with hand-written backward passes (appendix: Performance).
 
 ``modules.lstm_layer`` is the loop as Chapter 4 reads it: about ten tensor
 operations per step, each one recorded by autograd and replayed backwards.
@@ -43,18 +43,25 @@ the (B, 4n) pre-activation, P_t = x_proj[t], so Z_t = P_t + H_{t-1} W_h^T)::
     dL/dP_t = dZ_t,   dL/dh_0 = dZ_1 W_h,   dL/dc_0 = f_1 * dc_1,
     dL/dW_h = sum_t dZ_t^T H_{t-1}
 
+The GRU's loop, ``gru_layer_fast``, is built the same way (its equations are
+written above it, at the end of this file). Unlike the LSTM's, its backward
+pass raises a clear error when asked for a second derivative.
+
 This file does not import the numpy reference (``reference.lstm_backward``
-derives the same equations); the tests compare both against autograd.
+and ``reference.gru_backward`` derive the same equations); the tests compare
+both against autograd.
 """
 from __future__ import annotations
 
 import torch
 
-__all__ = ["lstm_layer_fast", "LSTMLayerFunction", "applies"]
+__all__ = ["lstm_layer_fast", "LSTMLayerFunction", "gru_layer_fast", "GRULayerFunction",
+           "applies"]
 
 
 def applies(x_proj):
-    """True if ``lstm_layer_fast`` handles this input: a float32 or float64 CPU tensor."""
+    """True if ``lstm_layer_fast`` (or ``gru_layer_fast``) handles this input: a float32 or
+    float64 CPU tensor."""
     return x_proj.device.type == "cpu" and x_proj.dtype in (torch.float32, torch.float64)
 
 
@@ -175,3 +182,113 @@ def _backward_by_autograd(ctx, dH_out, dh_T, dc_T):
     for k, g in zip(wanted, grads):
         out[k] = g
     return tuple(out)
+
+# ----------------------------------------------------------------------------
+# the GRU
+# ----------------------------------------------------------------------------
+#
+# ``modules.gru_layer`` is the GRU's readable loop; ``gru_layer_fast`` computes
+# the same function the same way as the LSTM's above: buffers allocated once,
+# nothing recorded by autograd in the loop, and a hand-written backward pass
+# whose step-independent factors are computed for all steps at once.
+#
+# Blocks in PyTorch's order r, z, n. P_t = x_proj[t] holds the input side of
+# all three (biases of r and z included, b_xn for the candidate); the
+# recurrent products are G_t = H_{t-1} W_h^T + [0, 0, b_hn]. Then
+#
+#     r, z  = sigmoid(P_t[r, z] + G_t[r, z])
+#     h~_t  = tanh(P_t[n] + r * G_t[n])            (G_t[n] is hn, the candidate's recurrent term)
+#     h_t   = h~_t + z * (h_{t-1} - h~_t)          = (1 - z) h~_t + z h_{t-1}
+#
+# Backward, delta_t = dL/dh_t in full (from the output at t and from step t+1).
+# Let dG_t be the gradient on G_t (r, z, n blocks); every factor K below is
+# known before the loop:
+#
+#     dG_t[r] = delta_t * (1 - z)(1 - h~^2) hn r (1 - r)     (= dL/dP_t[r])
+#     dG_t[z] = delta_t * (h_{t-1} - h~) z (1 - z)           (= dL/dP_t[z])
+#     dG_t[n] = delta_t * (1 - z)(1 - h~^2) r                 (dL/dhn)
+#     delta_{t-1} += delta_t * z + dG_t W_h                   (the direct road: diag(z))
+#
+# and after the loop dL/dP_t[n] = delta_t (1 - z)(1 - h~^2) for all t at once,
+# dL/dW_h = sum_t dG_t^T H_{t-1}, dL/db_hn = sum of dG_t[n].
+
+
+def gru_layer_fast(x_proj, h0, W_hh, b_hn=None):
+    """Same as ``modules.gru_layer``, with a hand-written backward pass.
+
+    x_proj: (T, B, 3n) input projections X_t W_x^T + b (r and z blocks with both
+    biases, the n block with b_xn only).  h0: (B, n).  W_hh: (3n, n).
+    b_hn: (n,) or None.  Returns h (T, B, n) and the final state h_T.
+    Once differentiable: a second derivative raises a RuntimeError.
+    """
+    h, h_T = GRULayerFunction.apply(x_proj, h0, W_hh, b_hn)
+    return h, h_T
+
+
+class GRULayerFunction(torch.autograd.Function):
+    """One GRU layer, one direction: forward loop and backpropagation through time."""
+
+    @staticmethod
+    def forward(ctx, x_proj, h0, W_hh, b_hn):
+        T, B, three_n = x_proj.shape
+        n = three_n // 3
+        W_hh_T = W_hh.T                                   # (n, 3n)
+        g_bias = x_proj.new_zeros(3 * n)                  # [0, 0, b_hn]: added by addmm
+        if b_hn is not None:
+            g_bias[2 * n:] = b_hn
+        G = x_proj.new_empty(T, B, 3 * n)                 # recurrent products, hn in the n block
+        RZ = x_proj.new_empty(T, B, 2 * n)                # the gates r, z
+        N = x_proj.new_empty(T, B, n)                     # the candidate h~
+        H = x_proj.new_empty(T + 1, B, n)                 # H[0] = h_0, H[t] = h_t
+        H[0] = h0
+        g, rz, cand, h = G.unbind(0), RZ.unbind(0), N.unbind(0), H.unbind(0)
+        g_rz, g_n = G[..., :2 * n].unbind(0), G[..., 2 * n:].unbind(0)
+        p_rz, p_n = x_proj[..., :2 * n].unbind(0), x_proj[..., 2 * n:].unbind(0)
+        r, z = RZ[..., :n].unbind(0), RZ[..., n:].unbind(0)
+        for t in range(T):
+            torch.addmm(g_bias, h[t], W_hh_T, out=g[t])   # G_t = H_{t-1} W_h^T + [0, 0, b_hn]
+            torch.add(p_rz[t], g_rz[t], out=rz[t])
+            rz[t].sigmoid_()                              # r, z
+            torch.mul(r[t], g_n[t], out=cand[t])          # r * hn
+            cand[t].add_(p_n[t]).tanh_()                  # h~ = tanh(P_n + r * hn)
+            torch.sub(h[t], cand[t], out=h[t + 1])        # h_t = h~ + z (h_{t-1} - h~)
+            h[t + 1].mul_(z[t]).add_(cand[t])
+        ctx.save_for_backward(G[..., 2 * n:], RZ, N, H, W_hh)
+        ctx.has_bias = b_hn is not None
+        return H[1:], H[T].clone()
+
+    @staticmethod
+    def backward(ctx, dH_out, dh_T):
+        if torch.is_grad_enabled():
+            raise RuntimeError(
+                "lstm_lib's fast GRU layer is once differentiable: a second derivative "
+                "(create_graph=True) needs GRU(..., fast=False)")
+        hn, RZ, N, H, W_hh = ctx.saved_tensors
+        T, B, n = N.shape
+        r, z = RZ[..., :n], RZ[..., n:]
+        # Factors that do not depend on the incoming gradient: all steps at once.
+        to_n = (1 - z) * (1 - N * N)                      # dL/dP_n per unit delta
+        K = N.new_empty(T, B, 3, n)                       # dG_t per unit delta, blocks r, z, n
+        torch.mul(to_n * hn, r * (1 - r), out=K[:, :, 0])
+        torch.mul(H[:-1] - N, z * (1 - z), out=K[:, :, 1])
+        torch.mul(to_n, r, out=K[:, :, 2])
+
+        dG = N.new_empty(T, B, 3 * n)
+        dH = dH_out.clone(memory_format=torch.contiguous_format)   # becomes dL/dh_t in full
+        dH[T - 1] += dh_T
+        dh, dg, k, z_t = dH.unbind(0), dG.unbind(0), K.unbind(0), z.unbind(0)
+        dg3 = dG.view(T, B, 3, n).unbind(0)
+        for t in range(T - 1, -1, -1):
+            torch.mul(dh[t].unsqueeze(1), k[t], out=dg3[t])          # dG_t, three blocks
+            if t > 0:
+                dh[t - 1].addcmul_(dh[t], z_t[t])                    # the direct road
+                torch.addmm(dh[t - 1], dg[t], W_hh, out=dh[t - 1])   # dh_{t-1} += dG_t W_h
+
+        need_x, need_h0, need_W, need_b = ctx.needs_input_grad
+        dx = None
+        if need_x:
+            dx = torch.cat([dG[..., :2 * n], dH * to_n], dim=2)
+        dh0 = torch.addcmul(dg[0] @ W_hh, dh[0], z_t[0]) if need_h0 else None
+        dW = (dG.view(T * B, 3 * n).T @ H[:-1].reshape(T * B, n)) if need_W else None
+        db = dG[..., 2 * n:].sum(dim=(0, 1)) if (need_b and ctx.has_bias) else None
+        return dx, dh0, dW, db

@@ -1,4 +1,4 @@
-"""One-step Jacobians, their products, and how gradients scale with the gap (Ch. 1, 2, 5).
+"""One-step Jacobians, their products, and how gradients scale with the gap (Ch. 1, 2, 5, GRU).
 
 Everything here is per example (one row ``b`` of a batch) and numpy.
 
@@ -39,6 +39,17 @@ diag(f_T) ... diag(f_{t+1}) = diag(prod_{s=t+1}^{T} f_s): see
 :func:`lstm_carry_product`; for a constant gate f it is f^k, which halves
 after :func:`half_life` steps.
 
+GRU, the state being h_t alone (PyTorch's convention
+h_t = (1 - z_t) h_tilde_t + z_t h_{t-1}, hn_t = W_hn h_{t-1} + b_hn)::
+
+    dh_t/dh_{t-1} = diag(z_t)                                       (the direct road)
+                  + diag((h_{t-1} - h_tilde_t) z_t (1 - z_t)) W_hz                  (via z)
+                  + diag((1 - z_t)(1 - h_tilde_t^2)) [diag(r_t) W_hn                (via the candidate)
+                                                      + diag(hn_t r_t (1 - r_t)) W_hr]   (via r)
+
+Holding the gates and the candidate fixed leaves diag(z_t) (:func:`gru_carry_jacobian`);
+along that road alone the product over a gap is diag(prod z), :func:`gru_carry_product`.
+
 Measuring how a gradient scales with the gap: :func:`gradient_norm_by_gap`
 builds an RNN from a recurrent matrix W_hh (plus optional inputs) and returns
 ||dh_T/dh_{T-k}||_2 for k = 0..K; :func:`singular_value_bound` returns the
@@ -52,7 +63,7 @@ import numpy as np
 
 from .checks import (check_array, check_floating, check_in_range, check_index, check_ndim,
                      check_numpy, check_positive_int)
-from .reference import check_lstm_trace, check_rnn_trace, rnn_forward
+from .reference import check_gru_trace, check_lstm_trace, check_rnn_trace, rnn_forward
 
 
 # ----------------------------------------------------------------------------
@@ -357,4 +368,89 @@ def lstm_state_jacobian_product(params, trace, t: int, T: int, b: int = 0) -> np
     P = np.eye(2 * n, dtype=trace.h.dtype)
     for s in range(T, t, -1):
         P = P @ _lstm_state_jacobian(params, trace, s, b)
+    return P
+
+
+# ----------------------------------------------------------------------------
+# GRU
+# ----------------------------------------------------------------------------
+
+def gru_carry_jacobian(z_t) -> np.ndarray:
+    """dh_t/dh_{t-1} with the gates and the candidate held fixed: exactly diag(z_t).
+
+    z_t (n,) is one example's update gate (near 1 keeps). Returns (n, n).
+    """
+    check_numpy(z_t, "z_t")
+    check_floating(z_t, "z_t")
+    check_ndim(z_t, "z_t", (1,), "(n,): one example's update gate")
+    check_array(z_t, "z_t")
+    return np.diag(z_t)
+
+
+def gru_carry_product(z) -> np.ndarray:
+    """Per-coordinate products of the update gate over every gap, from the end.
+
+    ``z`` has time first: (T,), (T, n) or (T, B, n) (e.g. ``trace.z``). Returns
+    P of shape (T + 1, ...) with P[k] = z[T-1] * ... * z[T-k] (P[0] = 1): the
+    factor by which coordinate j of a gradient on h_T reaches h_{T-k} along
+    the direct road alone. The same product as :func:`lstm_carry_product`,
+    with the update gate in the forget gate's place.
+    """
+    check_numpy(z, "z")
+    check_floating(z, "z")
+    check_ndim(z, "z", (1, 2, 3), "(T,), (T, n) or (T, B, n): time first")
+    check_array(z, "z")
+    if z.shape[0] == 0:
+        raise ValueError(f"z: expected at least one time step, got shape {z.shape}")
+    return lstm_carry_product(z)
+
+
+def _gru_trace_checked(params, trace, b):
+    T, B, d, n = check_gru_trace(params, trace)
+    b = check_index(b, "b", 0, B - 1)
+    return T, b
+
+
+def _gru_step_jacobian(params, trace, t, b):
+    r, z, hn, h_tilde = trace.r[t, b], trace.z[t, b], trace.hn[t, b], trace.h_tilde[t, b]
+    h_prev = trace.h_prev(t)[b]
+    to_a_n = (1.0 - z) * (1.0 - h_tilde ** 2)            # dh_t / d(candidate pre-activation)
+    return (np.diag(z)                                                   # the direct road
+            + ((h_prev - h_tilde) * z * (1.0 - z))[:, None] * params["W_hz"]       # via z
+            + (to_a_n * r)[:, None] * params["W_hn"]                     # via the candidate
+            + (to_a_n * hn * r * (1.0 - r))[:, None] * params["W_hr"])   # via r
+
+
+def gru_step_jacobian(params, trace, t: int, b: int = 0) -> np.ndarray:
+    """dh_t/dh_{t-1} for example ``b`` of a GRU trace: the n x n one-step Jacobian.
+
+    ``t`` is the step (0 <= t < len(trace.h)); at t = 0 the previous state is h0.
+    The four terms of the module docstring: diag(z_t), the road through the
+    update gate, through the candidate (which reads r_t * hn_t) and through the
+    reset gate.
+    """
+    steps, b = _gru_trace_checked(params, trace, b)
+    t = check_index(t, "t", 0, steps - 1)
+    return _gru_step_jacobian(params, trace, t, b)
+
+
+def gru_step_jacobians(params, trace) -> np.ndarray:
+    """Every one-step Jacobian of a GRU trace, J[s, b] = dh_s/dh_{s-1}: (T, B, n, n)."""
+    T, B, d, n = check_gru_trace(params, trace)
+    return np.stack([np.stack([_gru_step_jacobian(params, trace, s, b) for b in range(B)])
+                     for s in range(T)])
+
+
+def gru_jacobian_product(params, trace, t: int, T: int, b: int = 0) -> np.ndarray:
+    """dh_T/dh_t = J_T ... J_{t+1} for example ``b`` of a GRU trace, n x n.
+
+    Same index convention as :func:`rnn_jacobian_product` (``t = -1`` is h0).
+    """
+    steps, b = _gru_trace_checked(params, trace, b)
+    T = check_index(T, "T", -1, steps - 1)
+    t = check_index(t, "t", -1, T)
+    n = trace.h.shape[2]
+    P = np.eye(n, dtype=trace.h.dtype)
+    for s in range(T, t, -1):
+        P = P @ _gru_step_jacobian(params, trace, s, b)
     return P

@@ -1,4 +1,4 @@
-"""LSTM and RNN as PyTorch modules, written from the equations (Chapter 4).
+"""LSTM, RNN and GRU as PyTorch modules, written from the equations (Chapter 4).
 
 ``LSTM`` and ``RNN`` are drop-in replacements for ``torch.nn.LSTM`` and
 ``torch.nn.RNN``: same constructor arguments, same ``forward(input, hx)``,
@@ -42,6 +42,12 @@ by 1/(1-p); eval mode (``.eval()``) and the final states are untouched; with
 one layer it has no effect and the constructor warns, as torch does.
 ``flatten_parameters()`` exists and does nothing (there is no cuDNN buffer to
 compact); ``all_weights`` lists each layer and direction's parameters.
+
+``GRU`` is ``torch.nn.GRU``'s drop-in replacement, built the same way (three
+blocks in PyTorch's order r, z, n; ``gru_layer`` is its readable loop and
+``fast.gru_layer_fast`` its default). Its candidate keeps the recurrent bias
+b_hn inside the reset gate, r * (W_hn h + b_hn), so only the r and z blocks of
+bias_hh join the input projections; ``GRU._weights`` hands b_hn to the loop.
 
 Not supported (each raises ``NotImplementedError``): ``proj_size > 0`` and
 ``PackedSequence`` input.
@@ -95,6 +101,31 @@ def rnn_layer(x_proj, h0, W_hh, nonlinearity="tanh"):
     hs = []
     for t in range(x_proj.shape[0]):
         h = act(x_proj[t] + h @ W_hh.T)
+        hs.append(h)
+    return torch.stack(hs), h
+
+
+def gru_layer(x_proj, h0, W_hh, b_hn=None):
+    """Run one GRU layer in one direction over a whole sequence.
+
+    x_proj: (T, B, 3n) input projections X_t W_x^T + b, computed before the loop
+            (r and z blocks: both biases; n block: b_xn only).
+    h0:     (B, n) initial hidden state.
+    W_hh:   (3n, n) fused recurrent weights [W_hr; W_hz; W_hn].
+    b_hn:   (n,) the candidate's recurrent bias, inside the reset gate; or None.
+    Returns h (T, B, n), the hidden state at every step, and h_T.
+    """
+    h = h0
+    hs = []
+    for t in range(x_proj.shape[0]):
+        x_r, x_z, x_n = x_proj[t].chunk(3, dim=1)     # PyTorch's order r, z, n
+        g_r, g_z, hn = (h @ W_hh.T).chunk(3, dim=1)   # recurrent parts of all three
+        if b_hn is not None:
+            hn = hn + b_hn
+        r = torch.sigmoid(x_r + g_r)                  # reset gate
+        z = torch.sigmoid(x_z + g_z)                  # update gate (near 1 means keep)
+        h_tilde = torch.tanh(x_n + r * hn)            # candidate (PyTorch's n)
+        h = (1 - z) * h_tilde + z * h                 # keep z of h_{t-1}, write 1 - z of h_tilde
         hs.append(h)
     return torch.stack(hs), h
 
@@ -454,3 +485,73 @@ class RNN(_Recurrent):
 
     def _repr_cell(self):
         return [f"nonlinearity={self.nonlinearity!r}"] if self.nonlinearity != "tanh" else []
+
+
+class GRU(_Recurrent):
+    """A multi-layer GRU, compatible with ``torch.nn.GRU``.
+
+    Per step, with rows of the batch as examples (PyTorch's n_t is our h_tilde)::
+
+        r_t       = sigmoid(X_t W_xr^T + H_{t-1} W_hr^T + b_r)
+        z_t       = sigmoid(X_t W_xz^T + H_{t-1} W_hz^T + b_z)
+        h_tilde_t = tanh(X_t W_xn^T + b_xn + r_t * (H_{t-1} W_hn^T + b_hn))
+        h_t       = (1 - z_t) * h_tilde_t + z_t * h_{t-1}
+
+    ``weight_ih_l{k}`` is [W_xr; W_xz; W_xn] (3n, d), ``weight_hh_l{k}`` is
+    [W_hr; W_hz; W_hn] (3n, n); b_r and b_z are the sums of the bias_ih and
+    bias_hh blocks, b_xn = bias_ih[2n:], b_hn = bias_hh[2n:].
+
+    Arguments are those of ``torch.nn.GRU`` (``dropout`` as there, between layers).
+    ``forward(input, hx=None)`` takes ``hx = h_0`` and returns ``output, h_n``.
+
+    fast (keyword only, default True): run each layer's time loop with
+    ``fast.gru_layer_fast`` (same function, hand-written backward pass) on
+    float32/float64 CPU tensors; False runs ``gru_layer`` under autograd,
+    which also supports second derivatives.
+    """
+
+    gates = 3
+    n_states = 1
+    mode = "GRU"
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False,
+                 device=None, dtype=None, *, fast=True):
+        if not isinstance(fast, bool):
+            raise TypeError(f"fast: expected a bool, got {fast!r}")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, device, dtype)
+        self.fast = fast
+        self.reset_parameters()
+
+    def _weights(self, layer, direction):
+        """(W_x, (W_h, b_hn), b): b = bias_ih + [bias_hh_r, bias_hh_z, 0] joins the input
+        projections; b_hn = bias_hh[2n:] stays with W_h, inside the reset gate."""
+        W_x, W_h, b = super()._weights(layer, direction)
+        if b is None:
+            return W_x, (W_h, None), None
+        suffix = "_reverse" if direction == 1 else ""
+        n = self.hidden_size
+        b_ih = getattr(self, f"bias_ih_l{layer}{suffix}")
+        b_hh = getattr(self, f"bias_hh_l{layer}{suffix}")
+        b = torch.cat([b_ih[:2 * n] + b_hh[:2 * n], b_ih[2 * n:]])
+        return W_x, (W_h, b_hh[2 * n:]), b
+
+    def _layer(self, x_proj, start, recurrent):
+        W_hh, b_hn = recurrent
+        if self.fast and _fast.applies(x_proj):
+            h, h_T = _fast.gru_layer_fast(x_proj, start[0], W_hh, b_hn)   # same function, faster
+        else:
+            h, h_T = gru_layer(x_proj, start[0], W_hh, b_hn)
+        return h, (h_T,)
+
+    def _unpack(self, hx):
+        if not isinstance(hx, torch.Tensor):
+            raise TypeError(f"hx: expected a tensor h_0, got a {type(hx).__name__}")
+        return [hx]
+
+    def _pack(self, final_states):
+        return final_states[0]
+
+    def _repr_extra(self):
+        return [] if self.fast else ["fast=False"]

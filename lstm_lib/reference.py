@@ -1,8 +1,8 @@
-"""The numpy reference: a vanilla tanh RNN and an LSTM, forward and backward.
+"""The numpy reference: a vanilla tanh RNN, an LSTM and a GRU, forward and backward.
 
-This is the code the chapters teach with (Chapters 1-4). It is written to be
-read beside the equations of the notation page, not to be fast: one loop over
-time, one line per equation, every intermediate kept.
+This is the code the chapters teach with (Chapters 1-4, and the GRU's chapter).
+It is written to be read beside the equations of the notation page, not to be
+fast: one loop over time, one line per equation, every intermediate kept.
 
 Layout (time-major and batched, rows are examples, as in PyTorch)::
 
@@ -20,6 +20,8 @@ Parameters are plain dicts with the notation's names::
     LSTM: W_xi, W_hi, b_i, W_xf, W_hf, b_f, W_xc, W_hc, b_c, W_xo, W_ho, b_o
           W_x* (n, d), W_h* (n, n), b_* (n,)      (c is the candidate c_tilde;
                                                    PyTorch calls it g)
+    GRU:  W_xr, W_hr, b_r, W_xz, W_hz, b_z, W_xn, W_hn, b_xn, b_hn
+          (n is the candidate h_tilde's letter, PyTorch's; it keeps two biases)
 
 Vanilla RNN::
 
@@ -34,6 +36,13 @@ LSTM (sigma is the logistic sigmoid, * the element-wise product)::
     o_t       = sigma(W_xo x_t + W_ho h_{t-1} + b_o)    output gate
     c_t       = f_t * c_{t-1} + i_t * c_tilde_t         the additive update
     h_t       = o_t * tanh(c_t)
+
+GRU, in PyTorch's convention (the candidate h_tilde is PyTorch's n_t)::
+
+    r_t       = sigma(W_xr x_t + W_hr h_{t-1} + b_r)                  reset gate
+    z_t       = sigma(W_xz x_t + W_hz h_{t-1} + b_z)                  update gate (near 1 = keep)
+    h_tilde_t = tanh (W_xn x_t + b_xn + r_t * (W_hn h_{t-1} + b_hn))  candidate
+    h_t       = (1 - z_t) * h_tilde_t + z_t * h_{t-1}
 
 In batch form every ``W v`` above is ``V @ W.T`` with V of shape (B, ·).
 The gates are always listed in PyTorch's fused order i, f, g, o, named
@@ -70,6 +79,13 @@ LSTM_GATES = ("i", "f", "c", "o")
 LSTM_PARAM_NAMES = tuple(name for g in LSTM_GATES
                          for name in (f"W_x{g}", f"W_h{g}", f"b_{g}"))
 """W_xi, W_hi, b_i, W_xf, W_hf, b_f, W_xc, W_hc, b_c, W_xo, W_ho, b_o."""
+
+GRU_GATES = ("r", "z", "n")
+"""The GRU's blocks in PyTorch's fused order r, z, n; ``n`` is the candidate h_tilde."""
+
+GRU_PARAM_NAMES = ("W_xr", "W_hr", "b_r", "W_xz", "W_hz", "b_z", "W_xn", "W_hn", "b_xn", "b_hn")
+"""The GRU's parameters. The candidate keeps two biases, b_xn outside the reset gate
+and b_hn inside it (r_t * (W_hn h_{t-1} + b_hn)); the gates' two PyTorch biases add up."""
 
 
 # ----------------------------------------------------------------------------
@@ -144,6 +160,19 @@ def lstm_param_shapes(input_size: int, hidden_size: int) -> dict:
             for name, shape in ((f"W_x{g}", (n, d)), (f"W_h{g}", (n, n)), (f"b_{g}", (n,)))}
 
 
+def gru_param_shapes(input_size: int, hidden_size: int) -> dict:
+    """Expected shapes of the 10 GRU parameters: W_x* (n, d), W_h* (n, n), b_* (n,)."""
+    d, n = input_size, hidden_size
+    shapes = {}
+    for g in GRU_GATES:
+        shapes[f"W_x{g}"], shapes[f"W_h{g}"] = (n, d), (n, n)
+        if g == "n":
+            shapes["b_xn"] = shapes["b_hn"] = (n,)
+        else:
+            shapes[f"b_{g}"] = (n,)
+    return shapes
+
+
 def check_rnn_params(params) -> tuple:
     """Validate an RNN parameter dict; return ``(input_size, hidden_size)``.
 
@@ -156,6 +185,11 @@ def check_rnn_params(params) -> tuple:
 def check_lstm_params(params) -> tuple:
     """Validate an LSTM parameter dict; return ``(input_size, hidden_size)``."""
     return _check_params(params, LSTM_PARAM_NAMES, "LSTM", "W_xi")
+
+
+def check_gru_params(params) -> tuple:
+    """Validate a GRU parameter dict; return ``(input_size, hidden_size)``."""
+    return _check_params(params, GRU_PARAM_NAMES, "GRU", "W_xr")
 
 
 def _check_params(params, names, kind: str, first: str):
@@ -172,7 +206,8 @@ def _check_params(params, names, kind: str, first: str):
     if missing or extra:
         parts = ([f"missing {missing}"] if missing else []) + \
                 ([f"unexpected {extra}"] if extra else [])
-        raise ValueError(f"params: {' and '.join(parts)}; an {kind} needs exactly "
+        article = "a" if kind == "GRU" else "an"
+        raise ValueError(f"params: {' and '.join(parts)}; {article} {kind} needs exactly "
                          f"{', '.join(names)}")
     W = check_numpy(params[first], f"params['{first}']")
     check_floating(W, f"params['{first}']")
@@ -181,7 +216,8 @@ def _check_params(params, names, kind: str, first: str):
     if n == 0 or d == 0:
         raise ValueError(f"params['{first}']: expected shape (n, d) with n >= 1 and "
                          f"d >= 1, got {W.shape}")
-    shapes = (rnn_param_shapes if kind == "RNN" else lstm_param_shapes)(d, n)
+    shapes = {"RNN": rnn_param_shapes, "LSTM": lstm_param_shapes,
+              "GRU": gru_param_shapes}[kind](d, n)
     for key in names:
         axes = ("n", "d") if key.startswith("W_x") else ("n", "n") if key.startswith("W_h") \
             else ("n",)
@@ -238,6 +274,29 @@ def init_lstm_params(input_size: int, hidden_size: int, seed: int = 0,
     return params
 
 
+def init_gru_params(input_size: int, hidden_size: int, seed: int = 0,
+                    update_bias=None) -> dict:
+    """Random GRU parameters drawn like PyTorch: every entry from U(-1/sqrt(n), 1/sqrt(n)).
+
+    PyTorch draws bias_ih and bias_hh separately; here b_r and b_z (their sums
+    in PyTorch) are drawn once each, like b_xn and b_hn. With ``update_bias``
+    set, ``b_z`` is that constant, so z_t starts near sigma(update_bias) (the
+    other arrays do not change: b_z is drawn, then overwritten). Seeded;
+    float64; drawn in the order of ``GRU_PARAM_NAMES``.
+    """
+    d = check_positive_int(input_size, "input_size")
+    n = check_positive_int(hidden_size, "hidden_size")
+    if update_bias is not None:
+        check_in_range(update_bias, "update_bias")
+    k = 1.0 / np.sqrt(n)
+    rng = np.random.default_rng(seed)
+    shapes = gru_param_shapes(d, n)
+    params = {name: rng.uniform(-k, k, size=shapes[name]) for name in GRU_PARAM_NAMES}
+    if update_bias is not None:
+        params["b_z"] = np.full(n, float(update_bias))
+    return params
+
+
 # ----------------------------------------------------------------------------
 # inputs, states and traces: checks
 # ----------------------------------------------------------------------------
@@ -281,6 +340,12 @@ def check_lstm_trace(params, trace) -> tuple:
     """Validate an LSTM parameter dict and an :class:`LSTMTrace` of it; return (T, B, d, n)."""
     return _check_trace(params, trace, LSTMTrace, check_lstm_params,
                         ("h0", "c0", "f", "i", "c_tilde", "o", "c", "h"))
+
+
+def check_gru_trace(params, trace) -> tuple:
+    """Validate a GRU parameter dict and a :class:`GRUTrace` of it; return (T, B, d, n)."""
+    return _check_trace(params, trace, GRUTrace, check_gru_params,
+                        ("h0", "r", "z", "hn", "h_tilde", "h"))
 
 
 def _check_trace(params, trace, cls, params_check, fields):
@@ -574,6 +639,144 @@ def lstm_backward(params, trace: LSTMTrace, dh=None, dh_T=None, dc_T=None) -> di
         dc_next = delta_c * f                                     # the carry line
     grads["h0"] = dh_next
     grads["c0"] = dc_next
+    grads["x"] = dx
+    return grads
+
+
+# ----------------------------------------------------------------------------
+# GRU
+# ----------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class GRUTrace:
+    """Everything the GRU forward pass computed, kept for BPTT and for plots.
+
+    x (T, B, d) inputs; h0 (B, n) initial state; and, each (T, B, n): the reset
+    gate r, the update gate z, the candidate's recurrent term
+    hn = W_hn h_{t-1} + b_hn (the part the reset gate scales), the candidate
+    h_tilde (PyTorch's n) and the hidden state h. Index t is step t+1 of the
+    book's 1-based notation.
+    """
+    x: np.ndarray
+    h0: np.ndarray
+    r: np.ndarray
+    z: np.ndarray
+    hn: np.ndarray
+    h_tilde: np.ndarray
+    h: np.ndarray
+
+    def h_prev(self, t: int) -> np.ndarray:
+        """The hidden state step t read: h0 when t == 0, else h[t-1]. Shape (B, n)."""
+        return self.h0 if t == 0 else self.h[t - 1]
+
+
+def _gru_step(params, x_t, h_prev) -> dict:
+    """One GRU step without input checks (the equations, line by line)."""
+    p = params
+
+    def pre(g):   # W_xg x_t + W_hg h_{t-1} + b_g, batch form
+        return x_t @ p[f"W_x{g}"].T + h_prev @ p[f"W_h{g}"].T + p[f"b_{g}"]
+
+    r = sigmoid(pre("r"))                            # reset gate: how much of h_{t-1} the candidate reads
+    z = sigmoid(pre("z"))                            # update gate: near 1 keeps h_{t-1}
+    hn = h_prev @ p["W_hn"].T + p["b_hn"]            # the candidate's recurrent term
+    h_tilde = np.tanh(x_t @ p["W_xn"].T + p["b_xn"] + r * hn)   # candidate (PyTorch's n)
+    h = (1.0 - z) * h_tilde + z * h_prev             # keep z of the old state, write 1 - z of the new
+    return {"r": r, "z": z, "hn": hn, "h_tilde": h_tilde, "h": h}
+
+
+def gru_step(params, x_t, h_prev) -> dict:
+    """One GRU step on a batch::
+
+        r_t       = sigma(W_xr x_t + W_hr h_{t-1} + b_r)
+        z_t       = sigma(W_xz x_t + W_hz h_{t-1} + b_z)
+        h_tilde_t = tanh (W_xn x_t + b_xn + r_t * (W_hn h_{t-1} + b_hn))
+        h_t       = (1 - z_t) * h_tilde_t + z_t * h_{t-1}
+
+    x_t (B, d), h_prev (B, n). Returns a dict with keys r, z, hn, h_tilde, h,
+    each (B, n); hn is W_hn h_{t-1} + b_hn.
+    """
+    d, n = check_gru_params(params)
+    _check_step(x_t, d, n, h_prev=h_prev)
+    return _gru_step(params, x_t, h_prev)
+
+
+def gru_forward(params, x, h0=None) -> GRUTrace:
+    """Run the GRU over a whole sequence and keep every intermediate.
+
+    x (T, B, d); h0 (B, n), zeros if None. Applies :func:`gru_step`'s
+    equations for t = 1..T and returns a :class:`GRUTrace` with r, z, hn,
+    h_tilde, h, each of shape (T, B, n).
+    """
+    d, n = check_gru_params(params)
+    T, B = _check_sequence(x, d)
+    dtype = _dtype(x, h0, *params.values())
+    h0 = check_state(h0, "h0", B, n, dtype)
+    out = {k: np.empty((T, B, n), dtype=dtype) for k in ("r", "z", "hn", "h_tilde", "h")}
+    h_prev = h0
+    for t in range(T):
+        step = _gru_step(params, x[t], h_prev)
+        for k, v in step.items():
+            out[k][t] = v
+        h_prev = out["h"][t]
+    return GRUTrace(x=x, h0=h0, **out)
+
+
+def gru_backward(params, trace: GRUTrace, dh=None, dh_T=None) -> dict:
+    """Backpropagation through time for the GRU, written out by hand.
+
+    Upstream gradients: ``dh`` (T, B, n) is dL/dh_t reaching each h_t directly;
+    ``dh_T`` (B, n) an extra gradient on the final state h_T. Either may be
+    None (zero), not both.
+
+    Walking back from t = T to 1, with delta the total gradient on h_t (direct
+    part plus what flows back from step t+1), a_n the candidate's
+    pre-activation W_xn x_t + b_xn + r_t * hn_t::
+
+        dz       = delta * (h_{t-1} - h_tilde_t)          through h_t = h_tilde + z (h_{t-1} - h_tilde)
+        dh_tilde = delta * (1 - z_t)
+        da_n     = dh_tilde * (1 - h_tilde^2)
+        da_z     = dz * z (1 - z)
+        da_r     = da_n * hn_t * r (1 - r)                the reset gate scales hn
+        dhn      = da_n * r_t                             dL/d(W_hn h_{t-1} + b_hn)
+        dL/dW_xg += da_g^T x_t  (g = r, z, n)    dL/dW_hg += da_g^T h_{t-1}  (g = r, z)
+        dL/dW_hn += dhn^T h_{t-1}    dL/db_g += da_g (b_xn for n)    dL/db_hn += dhn
+        dL/dx_t   = sum_g W_xg^T da_g
+        delta(t-1) = dh_{t-1} + delta * z_t                the direct road: exactly diag(z_t)
+                     + W_hr^T da_r + W_hz^T da_z + W_hn^T dhn
+
+    Returns a dict with the 10 parameter gradients (keys of GRU_PARAM_NAMES,
+    summed over the batch), h0 (B, n) and x (T, B, d).
+    """
+    T, B, d, n = check_gru_trace(params, trace)
+    _check_upstream(dh, dh_T, None, T, B, n, has_c=False)
+    dtype = _dtype(trace.h, trace.x, dh, dh_T, *params.values())
+    grads = {name: np.zeros_like(params[name], dtype=dtype) for name in GRU_PARAM_NAMES}
+    dx = np.zeros(trace.x.shape, dtype=dtype)
+    dh_next = np.zeros((B, n), dtype=dtype) if dh_T is None else dh_T.astype(dtype)
+    for t in reversed(range(T)):
+        r, z, hn, h_tilde = trace.r[t], trace.z[t], trace.hn[t], trace.h_tilde[t]
+        h_prev, x_t = trace.h_prev(t), trace.x[t]
+
+        delta = dh_next if dh is None else dh[t] + dh_next          # dL/dh_t, total
+        da_n = delta * (1.0 - z) * (1.0 - h_tilde ** 2)             # candidate pre-activation
+        da_z = delta * (h_prev - h_tilde) * z * (1.0 - z)           # update gate
+        da_r = da_n * hn * r * (1.0 - r)                            # reset gate
+        dhn = da_n * r                                              # W_hn h_{t-1} + b_hn
+
+        for g, da in (("r", da_r), ("z", da_z), ("n", da_n)):
+            grads[f"W_x{g}"] += da.T @ x_t
+            dx[t] += da @ params[f"W_x{g}"]
+        grads["W_hr"] += da_r.T @ h_prev
+        grads["W_hz"] += da_z.T @ h_prev
+        grads["W_hn"] += dhn.T @ h_prev
+        grads["b_r"] += da_r.sum(axis=0)
+        grads["b_z"] += da_z.sum(axis=0)
+        grads["b_xn"] += da_n.sum(axis=0)
+        grads["b_hn"] += dhn.sum(axis=0)
+        dh_next = (delta * z                                        # the direct road
+                   + da_r @ params["W_hr"] + da_z @ params["W_hz"] + dhn @ params["W_hn"])
+    grads["h0"] = dh_next
     grads["x"] = dx
     return grads
 

@@ -14,9 +14,15 @@ torch tensors (the result has the input's type). ``lstm_params_from_torch``
 reads one layer and direction of ``torch.nn.LSTM`` or ``lstm_lib.LSTM``
 into numpy float64, ready for the numpy reference.
 
+The GRU's three blocks are stacked in PyTorch's order r, z, n (n is the
+candidate h_tilde). Its two biases cannot be merged into one: b_hn sits
+inside the reset gate, r * (W_hn h + b_hn), so ``split_gru_weights`` returns
+b_r, b_z (sums of the bias_ih and bias_hh blocks), b_xn and b_hn, and
+``fuse_gru_weights`` returns bias_ih and bias_hh both.
+
 A module is recognised by what it stores, not by its class: ``torch.nn``'s
 recurrent modules and ``lstm_lib.modules``' both name their kind in ``mode``
-("LSTM", "RNN_TANH", "RNN_RELU") and their weights ``weight_ih_l{k}``,
+("LSTM", "GRU", "RNN_TANH", "RNN_RELU") and their weights ``weight_ih_l{k}``,
 ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``. So this file does not
 import ``lstm_lib.modules`` (which imports it, for :func:`set_forget_bias`).
 
@@ -33,9 +39,9 @@ import torch
 from torch import nn
 
 from .checks import check_array, check_device, check_in_range, check_positive_int, is_tensor
-from .reference import LSTM_GATES
+from .reference import GRU_GATES, GRU_PARAM_NAMES, LSTM_GATES
 
-_MODES = {"LSTM": ("LSTM",), "RNN": ("RNN_TANH", "RNN_RELU")}
+_MODES = {"LSTM": ("LSTM",), "RNN": ("RNN_TANH", "RNN_RELU"), "GRU": ("GRU",)}
 
 
 def _check_module(module, kind):
@@ -121,6 +127,89 @@ def fuse_lstm_weights(params):
             cat([params[f"b_{g}"] for g in LSTM_GATES]))
 
 
+def _same_kind(arrays, names):
+    """Require every given array to be a tensor if the first is one, and a numpy array if not."""
+    torch_in = is_tensor(arrays[0])
+    for name, a in zip(names, arrays):
+        if a is not None and is_tensor(a) != torch_in:
+            kind = "torch tensors" if torch_in else "numpy arrays"
+            raise TypeError(f"{name}: expected {kind} like {names[0]}, got {type(a).__name__}")
+    return torch_in
+
+
+def split_gru_weights(weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+    """Split fused GRU weights (order r, z, n) into the per-gate dict of ``reference``.
+
+    weight_ih: (3n, d), weight_hh: (3n, n), bias_ih and bias_hh: (3n,) or None.
+    Returns {"W_xr", "W_hr", "b_r", "W_xz", "W_hz", "b_z", "W_xn", "W_hn", "b_xn",
+    "b_hn"}: b_r and b_z are sums of the two biases' blocks, b_xn = bias_ih[2n:]
+    and b_hn = bias_hh[2n:] stay apart (b_hn is inside the reset gate). Missing
+    biases are zeros. Numpy arrays or torch tensors, not mixed.
+    """
+    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    arrays = (weight_ih, weight_hh, bias_ih, bias_hh)
+    torch_in = _same_kind(arrays, names)
+    check_array(weight_ih, "weight_ih", (None, None), ("3n", "d"), finite=False)
+    rows = weight_ih.shape[0]
+    if rows == 0 or rows % 3:
+        raise ValueError(f"weight_ih: expected 3n rows (three blocks r, z, n), "
+                         f"got shape {tuple(weight_ih.shape)}")
+    n = rows // 3
+    check_array(weight_hh, "weight_hh", (3 * n, n), ("3n", "n"), finite=False)
+    for name, b in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
+        if b is not None:
+            check_array(b, name, (3 * n,), ("3n",), finite=False)
+    given = [a for a in arrays if a is not None]
+    if any(a.dtype != weight_ih.dtype for a in given):
+        raise TypeError("split_gru_weights: expected one dtype, got "
+                        + ", ".join(str(a.dtype) for a in given))
+    zeros = weight_ih.new_zeros(3 * n) if torch_in else np.zeros(3 * n, weight_ih.dtype)
+    b_ih = zeros if bias_ih is None else bias_ih
+    b_hh = zeros if bias_hh is None else bias_hh
+    params = {}
+    for k, g in enumerate(GRU_GATES):
+        block = slice(k * n, (k + 1) * n)
+        params[f"W_x{g}"] = weight_ih[block]
+        params[f"W_h{g}"] = weight_hh[block]
+        if g == "n":
+            params["b_xn"], params["b_hn"] = b_ih[block], b_hh[block]
+        else:
+            params[f"b_{g}"] = b_ih[block] + b_hh[block]
+    return {name: params[name] for name in GRU_PARAM_NAMES}
+
+
+def fuse_gru_weights(params):
+    """Stack a per-gate GRU dict into PyTorch's layout (order r, z, n).
+
+    Returns (weight_ih (3n, d), weight_hh (3n, n), bias_ih (3n,), bias_hh (3n,))
+    with bias_ih = [b_r, b_z, b_xn] and bias_hh = [0, 0, b_hn]: the gates'
+    biases are put on the input side, b_hn where it must be.
+    """
+    if not isinstance(params, dict):
+        raise TypeError(f"params: expected a dict of per-gate arrays, got {type(params).__name__}")
+    missing = [k for k in GRU_PARAM_NAMES if k not in params]
+    if missing:
+        raise ValueError(f"params: expected keys {list(GRU_PARAM_NAMES)}, missing {missing}")
+    first = params["W_xr"]
+    torch_in = is_tensor(first)
+    check_array(first, "params['W_xr']", (None, None), ("n", "d"), finite=False)
+    n, d = first.shape
+    for key in GRU_PARAM_NAMES:
+        shape, axes = (((n, d), ("n", "d")) if key.startswith("W_x") else
+                       ((n, n), ("n", "n")) if key.startswith("W_h") else ((n,), ("n",)))
+        a = params[key]
+        if is_tensor(a) != torch_in:
+            raise TypeError(f"params['{key}']: expected the same array type as "
+                            f"params['W_xr'], got {type(a).__name__}")
+        check_array(a, f"params['{key}']", shape, axes, finite=False)
+    cat = torch.cat if torch_in else np.concatenate
+    zeros = first.new_zeros(2 * n) if torch_in else np.zeros(2 * n, first.dtype)
+    return (cat([params[f"W_x{g}"] for g in GRU_GATES]),
+            cat([params[f"W_h{g}"] for g in GRU_GATES]),
+            cat([params["b_r"], params["b_z"], params["b_xn"]]),
+            cat([zeros, params["b_hn"]]))
+
+
 def _layer_tensors(module, layer, reverse, kind):
     """Fused tensors of one layer and direction, after checking the arguments."""
     _check_module(module, kind)
@@ -154,6 +243,15 @@ def lstm_params_from_torch(module, layer=0, reverse=False):
     blocks (zeros when the module has bias=False). Arrays are copies.
     """
     return split_lstm_weights(*_layer_tensors(module, layer, reverse, "LSTM"))
+
+
+def gru_params_from_torch(module, layer=0, reverse=False):
+    """Per-gate numpy float64 dict of one layer and direction of a GRU module.
+
+    module: ``torch.nn.GRU`` or ``lstm_lib.modules.GRU``. See :func:`split_gru_weights`
+    for the biases (zeros when the module has bias=False). Arrays are copies.
+    """
+    return split_gru_weights(*_layer_tensors(module, layer, reverse, "GRU"))
 
 
 def rnn_params_from_torch(module, layer=0, reverse=False):
@@ -202,21 +300,41 @@ def rnn_param_count(input_size, hidden_size, num_layers=1, bidirectional=False, 
     return _count(1, input_size, hidden_size, num_layers, bidirectional, biases, "biases")
 
 
+def gru_param_count(input_size, hidden_size, num_layers=1, bidirectional=False, biases=2):
+    """Number of GRU parameters: 3(n d_l + n^2 + k n) per layer and direction.
+
+    d_l as for :func:`lstm_param_count`; three blocks (r, z, n) where the LSTM has
+    four. biases: 2 as in torch.nn.GRU (bias_ih and bias_hh) or 0 for bias=False.
+    Unlike the LSTM's, the GRU's two bias vectors cannot all be merged (b_hn sits
+    inside the reset gate), so there is no one-bias count.
+    """
+    if isinstance(biases, bool) or biases not in (0, 2):
+        raise ValueError(f"biases: expected 0 or 2 bias vectors (the GRU's b_hn cannot "
+                         f"merge with b_xn), got {biases!r}")
+    return _count(3, input_size, hidden_size, num_layers, bidirectional, biases, "biases")
+
+
 def set_gate_bias(module, gate, value):
     """Set one gate's effective bias b_g = bias_ih[block] + bias_hh[block] to ``value``.
 
     gate: "i", "f", "c" (the candidate, PyTorch's g) or "o"; its block is rows
-    k n .. (k + 1) n of the fused order i, f, g, o. Every layer and direction
-    gets bias_ih[block] = value and bias_hh[block] = 0, so the sum, which is
-    what the gate sees, equals ``value``. Returns the module.
+    k n .. (k + 1) n of the fused order i, f, g, o. For a GRU: "r" or "z"
+    (order r, z, n; the candidate's two biases do not add, so it is not offered).
+    Every layer and direction gets bias_ih[block] = value and bias_hh[block] = 0,
+    so the sum, which is what the gate sees, equals ``value``. Returns the module.
     """
-    if gate not in LSTM_GATES:
-        raise ValueError(f"gate: expected one of {LSTM_GATES}, got {gate!r}")
+    kind = "GRU" if getattr(module, "mode", None) == "GRU" else "LSTM"
+    gates = GRU_GATES[:2] if kind == "GRU" else LSTM_GATES
+    if gate not in gates:
+        hint = (" (a GRU has no forget gate: its update gate z plays that role, near 1 "
+                "keeps)" if kind == "GRU" and gate == "f" else "")
+        raise ValueError(f"gate: expected one of {gates}, got {gate!r}{hint}")
     check_in_range(value, "value")
-    _check_module(module, "LSTM")
+    _check_module(module, kind)
     if not module.bias:
-        raise ValueError("module: expected an LSTM with bias=True, got bias=False")
-    n, k = module.hidden_size, LSTM_GATES.index(gate)
+        raise ValueError(f"module: expected {'a' if kind == 'GRU' else 'an'} {kind} with "
+                         f"bias=True, got bias=False")
+    n, k = module.hidden_size, gates.index(gate)
     block = slice(k * n, (k + 1) * n)
     with torch.no_grad():
         for name, p in module.named_parameters():

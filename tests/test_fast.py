@@ -409,3 +409,139 @@ def test_the_profiler_check_catches_torch_nn_lstm():
     torch.manual_seed(0)
     _, bad = recurrent_kernels(nn.LSTM(2, 8), torch.randn(10, 4, 2), torch.randn(4, 8))
     assert bad, "expected torch.nn.LSTM to run a recurrent kernel"
+
+
+# --- the GRU: gru_layer_fast against gru_layer and torch.nn.GRU --------------------------
+
+def gru_layer_inputs(T, B, n, dtype, seed=0, requires=(True, True, True, True), bias=True):
+    g = torch.Generator().manual_seed(seed)
+    x_proj = torch.randn(T, B, 3 * n, generator=g, dtype=dtype)
+    h0 = 0.5 * torch.randn(B, n, generator=g, dtype=dtype)
+    W_hh = 0.7 * torch.randn(3 * n, n, generator=g, dtype=dtype)
+    b_hn = 0.5 * torch.randn(n, generator=g, dtype=dtype)
+    values = [v.requires_grad_(r) for v, r in zip((x_proj, h0, W_hh, b_hn), requires)]
+    return values if bias else values[:3] + [None]
+
+
+def run_gru_layer(fn, inputs, weights):
+    inputs = [None if v is None else v.detach().clone().requires_grad_(v.requires_grad)
+              for v in inputs]
+    h, h_T = fn(*inputs)
+    loss = sum((w * y).sum() for w, y in zip(weights, (h, h_T)) if w is not None)
+    leaves = [v for v in inputs if v is not None and v.requires_grad]
+    grads = torch.autograd.grad(loss, leaves) if leaves else []
+    return [h, h_T], list(grads)
+
+
+@pytest.mark.parametrize("bias", [True, False], ids=["b_hn", "no-bias"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("T, B, n", [(1, 1, 1), (5, 3, 4), (7, 1, 2), (2, 6, 1), (12, 4, 8)])
+@pytest.mark.parametrize("loss_on", ["all", "output", "h_T", "output_sum"])
+def test_gru_layer_matches_readable_loop(T, B, n, dtype, loss_on, bias):
+    from lstm_lib.modules import gru_layer
+    inputs = gru_layer_inputs(T, B, n, dtype, bias=bias)
+    g = torch.Generator().manual_seed(1)
+    w = [torch.randn(shape, generator=g, dtype=dtype) for shape in ((T, B, n), (B, n))]
+    if loss_on == "output_sum":                  # out.sum(): an expanded (stride 0) gradient
+        w = [torch.ones(1, dtype=dtype).expand(T, B, n), None]
+    elif loss_on != "all":
+        keep = ["output", "h_T"].index(loss_on)
+        w = [v if k == keep else None for k, v in enumerate(w)]
+    outs_a, grads_a = run_gru_layer(fast.gru_layer_fast, inputs, w)
+    outs_b, grads_b = run_gru_layer(gru_layer, inputs, w)
+    for name, a, b in zip(["h", "h_T"], outs_a, outs_b):
+        assert_close(a, b, TOL[dtype], name)
+    assert len(grads_a) == len(grads_b) == (4 if bias else 3)
+    for name, a, b in zip(["x_proj", "h0", "W_hh", "b_hn"], grads_a, grads_b):
+        assert_close(a, b, TOL[dtype], f"grad {name}")
+    assert torch.equal(outs_a[1], outs_a[0][-1])
+
+
+@pytest.mark.parametrize("requires", [(True, False, True, False), (False, False, True, True),
+                                      (True, True, False, False), (False, True, False, False)])
+def test_gru_layer_gradients_for_a_subset_of_inputs(requires):
+    from lstm_lib.modules import gru_layer
+    inputs = gru_layer_inputs(6, 3, 4, torch.float64, seed=3, requires=requires)
+    w = [torch.randn(6, 3, 4, dtype=torch.float64), None]
+    _, grads_a = run_gru_layer(fast.gru_layer_fast, inputs, w)
+    _, grads_b = run_gru_layer(gru_layer, inputs, w)
+    assert len(grads_a) == sum(requires)
+    for a, b in zip(grads_a, grads_b):
+        assert_close(a, b, 1e-10, "gradient")
+
+
+def test_gru_layer_gradcheck_float64():
+    inputs = gru_layer_inputs(4, 2, 3, torch.float64, seed=5)
+    assert torch.autograd.gradcheck(lambda *a: fast.GRULayerFunction.apply(*a), inputs,
+                                    eps=1e-6, atol=1e-8, rtol=1e-6)
+
+
+def test_gru_layer_without_grad_and_inputs_untouched():
+    from lstm_lib.modules import gru_layer
+    inputs = gru_layer_inputs(5, 2, 3, torch.float64, requires=(False,) * 4)
+    copies = [v.clone() for v in inputs]
+    h, h_T = fast.gru_layer_fast(*inputs)
+    assert h.grad_fn is None and not h.requires_grad
+    h_ref, _ = gru_layer(*inputs)
+    assert_close(h, h_ref, 1e-12, "no-grad forward")
+    for a, b in zip(inputs, copies):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("first_loss", ["linear", "square"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_gru_double_backward_raises_and_fast_false_supports_it(first_loss, num_layers):
+    """A second derivative through the fast loop is refused, whatever the first loss (a
+    linear one gives the backward pass constant inputs: it must still refuse)."""
+    from lstm_lib.modules import GRU, gru_layer
+    x = torch.randn(4, 2, 3, dtype=torch.float64, requires_grad=True)
+    torch.manual_seed(0)
+    m = GRU(3, 5, num_layers=num_layers, dtype=torch.float64)
+    loss = (lambda out: out.sum()) if first_loss == "linear" else (lambda out: (out ** 2).sum())
+    out, _ = m(x)
+    with pytest.raises(RuntimeError, match=r"once differentiable: a second derivative "
+                                           r"\(create_graph=True\) needs GRU\(\.\.\., fast=False\)"):
+        torch.autograd.grad(loss(out), [x, *m.parameters()], create_graph=True)
+    m.fast = False
+    out, _ = m(x)
+    grads = torch.autograd.grad(loss(out), [x, *m.parameters()], create_graph=True)
+    sum(g.square().sum() for g in grads).backward()
+    assert m.weight_hh_l0.grad is not None and torch.isfinite(m.weight_hh_l0.grad).all()
+    inputs = gru_layer_inputs(3, 2, 2, torch.float64, seed=7)
+    assert torch.autograd.gradgradcheck(lambda *a: gru_layer(*a)[0], inputs)
+
+
+def test_gru_fast_path_runs_and_can_be_switched_off(monkeypatch):
+    from lstm_lib.modules import GRU
+    calls = []
+    original = fast.gru_layer_fast
+    monkeypatch.setattr(fast, "gru_layer_fast", lambda *a: calls.append(a[0].shape) or original(*a))
+    torch.manual_seed(0)
+    m = GRU(3, 4, num_layers=2, bidirectional=True)
+    m(torch.randn(5, 2, 3))
+    assert calls == [(5, 2, 12)] * 4
+    m.fast = False
+    m(torch.randn(5, 2, 3))
+    assert len(calls) == 4
+    m = GRU(3, 4, dtype=torch.bfloat16)                   # other dtypes: the readable loop
+    m(torch.randn(5, 2, 3, dtype=torch.bfloat16))
+    assert len(calls) == 4
+
+
+@pytest.mark.parametrize("fast_flag", [True, False], ids=["fast", "readable"])
+def test_gru_training_step_runs_no_pytorch_recurrent_kernel(fast_flag):
+    from lstm_lib.modules import GRU
+    torch.manual_seed(0)
+    model = GRU(2, 8, num_layers=2, bidirectional=True, fast=fast_flag)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        out, _ = model(torch.randn(10, 4, 2))
+        loss = out[-1].square().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    names = {e.name for e in prof.events()}
+    own = fast.GRULayerFunction.__name__
+    bad = sorted(n for n in names if FORBIDDEN.search(n) and own not in n)
+    assert bad == [], f"PyTorch recurrent kernels ran: {bad}"
+    assert "aten::addmm" in names or "aten::mm" in names

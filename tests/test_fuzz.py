@@ -28,6 +28,7 @@ from helpers import assert_close
 CELLS = {                     # name: (class in lstm_lib.modules, torch.nn's class)
     "lstm": ("LSTM", nn.LSTM),
     "rnn": ("RNN", nn.RNN),
+    "gru": ("GRU", nn.GRU),
 }
 
 FUZZ = settings(derandomize=True, database=None, deadline=None, max_examples=120,

@@ -7,14 +7,16 @@ import torch
 from hypothesis import given, settings, strategies as st
 from torch.autograd.functional import jacobian
 
+from lstm_lib.jacobians import (gru_carry_jacobian, gru_carry_product, gru_jacobian_product,
+                                gru_step_jacobian, gru_step_jacobians)
 from lstm_lib.jacobians import (gradient_norm_by_gap, half_life, lstm_carry_jacobian,
                                 lstm_carry_product, lstm_state_jacobian,
                                 lstm_state_jacobian_product, lstm_state_jacobians,
                                 rnn_jacobian_norms, rnn_jacobian_product, rnn_step_jacobian,
                                 scaled_gaussian, scaled_orthogonal, singular_value_bound,
                                 spectral_norm, spectral_radius)
-from lstm_lib.reference import (init_lstm_params, init_rnn_params, lstm_forward,
-                                rnn_forward)
+from lstm_lib.reference import (gru_forward, init_gru_params, init_lstm_params,
+                                init_rnn_params, lstm_forward, rnn_forward)
 from helpers import assert_close
 
 TOL = 1e-10
@@ -431,3 +433,84 @@ def test_half_life_values_and_edges():
     for bad in (0.0, -0.1, 1.01, float("nan")):
         with pytest.raises(ValueError, match="f: expected values in"):
             half_life(bad)
+
+
+# ---------------------------------------------------------------------------
+# GRU
+# ---------------------------------------------------------------------------
+
+
+def torch_gru_step(p, x_t, h_prev, hold=None):
+    """One GRU step from the equations; ``hold`` = (r, z, h_tilde) held fixed if given."""
+    def pre(g):
+        return tt(p[f"W_x{g}"]) @ tt(x_t) + tt(p[f"W_h{g}"]) @ h_prev + tt(p[f"b_{g}"])
+    r, z = torch.sigmoid(pre("r")), torch.sigmoid(pre("z"))
+    h_tilde = torch.tanh(tt(p["W_xn"]) @ tt(x_t) + tt(p["b_xn"])
+                         + r * (tt(p["W_hn"]) @ h_prev + tt(p["b_hn"])))
+    if hold is not None:
+        r, z, h_tilde = (tt(v) for v in hold)
+    return (1 - z) * h_tilde + z * h_prev
+
+
+def gru_setup(T=6, B=3, d=2, n=4, seed=0):
+    params = init_gru_params(d, n, seed=seed)
+    for k in params:                                 # larger weights: every road matters
+        params[k] = 3.0 * params[k]
+    rng = np.random.default_rng(seed)
+    trace = gru_forward(params, rng.standard_normal((T, B, d)), rng.standard_normal((B, n)))
+    return params, trace
+
+
+def test_gru_step_jacobian_matches_autograd():
+    params, trace = gru_setup()
+    for t in range(trace.h.shape[0]):
+        for b in (0, 2):
+            J = gru_step_jacobian(params, trace, t, b=b)
+            ref = jacobian(lambda h: torch_gru_step(params, trace.x[t, b], h),
+                           tt(trace.h_prev(t)[b])).numpy()
+            assert_close(J, ref, what=f"GRU J t={t} b={b}")
+            assert np.max(np.abs(J - np.diag(np.diag(J)))) > 1e-3     # dense: not diag(z) alone
+
+
+def test_gru_carry_jacobian_is_diag_z_when_gates_and_candidate_are_held():
+    params, trace = gru_setup()
+    for t in range(trace.h.shape[0]):
+        hold = (trace.r[t, 1], trace.z[t, 1], trace.h_tilde[t, 1])
+        ref = jacobian(lambda h: torch_gru_step(params, trace.x[t, 1], h, hold),
+                       tt(trace.h_prev(t)[1])).numpy()
+        np.testing.assert_array_equal(ref, np.diag(trace.z[t, 1]))
+        np.testing.assert_array_equal(gru_carry_jacobian(trace.z[t, 1]), ref)
+
+
+def test_gru_step_jacobians_and_products():
+    params, trace = gru_setup(T=5, B=2)
+    J = gru_step_jacobians(params, trace)
+    assert J.shape == (5, 2, 4, 4)
+    assert np.array_equal(J[3, 1], gru_step_jacobian(params, trace, 3, 1))
+    for t, T in [(-1, 4), (1, 3), (2, 2)]:
+        def run(h):
+            for s in range(t + 1, T + 1):
+                h = torch_gru_step(params, trace.x[s, 1], h)
+            return h
+        start = trace.h_prev(t + 1)[1]
+        P = gru_jacobian_product(params, trace, t, T, b=1)
+        assert_close(P, jacobian(run, tt(start)).numpy(), what=f"dh_{T}/dh_{t}")
+    Z = gru_carry_product(trace.z)
+    assert Z.shape == (6, 2, 4) and np.all(Z[0] == 1)
+    np.testing.assert_allclose(Z[3], trace.z[4] * trace.z[3] * trace.z[2], rtol=1e-15)
+
+
+def test_gru_jacobian_bad_arguments():
+    params, trace = gru_setup()
+    with pytest.raises(ValueError, match=r"t: expected an integer in \[0, 5\], got 6"):
+        gru_step_jacobian(params, trace, 6)
+    with pytest.raises(ValueError, match=r"b: expected an integer in \[0, 2\], got 3"):
+        gru_step_jacobian(params, trace, 0, b=3)
+    with pytest.raises(TypeError, match=r"trace: expected a GRUTrace"):
+        gru_step_jacobian(params, lstm_setup()[1], 0)
+    with pytest.raises(ValueError, match=r"z_t: expected a 1-D input"):
+        gru_carry_jacobian(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"z: expected finite values"):
+        gru_carry_product(np.array([0.5, np.nan]))
+    with pytest.raises(ValueError, match=r"z: expected at least one time step"):
+        gru_carry_product(np.zeros((0, 3)))

@@ -276,3 +276,11 @@ def test_the_checker_passes_a_clean_package(tmp_path):
         "lstm_lib/viz/plotting.py": "_x = 1\n",
     })
     assert violations(read_package(tmp_path)) == []
+
+
+def test_gru_loads_on_first_use_like_lstm_and_rnn():
+    code = ("import sys, lstm_lib; assert 'torch' not in sys.modules; "
+            "from lstm_lib import GRU; import lstm_lib.modules as m; "
+            "assert GRU is m.GRU and lstm_lib.GRU is m.GRU and 'GRU' in dir(lstm_lib)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -1,4 +1,4 @@
-"""lstm_lib.modules.LSTM / RNN against torch.nn.LSTM / torch.nn.RNN.
+"""lstm_lib.modules.LSTM / RNN / GRU against torch.nn.LSTM / torch.nn.RNN / torch.nn.GRU.
 
 Same state_dict in both, then outputs, final states and every gradient
 (parameters, input, initial states) must agree to 1e-10 (float64) or
@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from lstm_lib.modules import LSTM, RNN, lstm_layer, rnn_layer
+from lstm_lib.modules import GRU, LSTM, RNN, lstm_layer, rnn_layer
 from helpers import assert_close, make_inputs
 
 TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
@@ -469,7 +469,8 @@ def test_loading_meta_tensors_into_a_real_module_is_named():
 
 # --- drop-in gaps closed: dropout between layers, flatten_parameters, all_weights -------
 
-@pytest.mark.parametrize("cls, ref", [(LSTM, nn.LSTM), (RNN, nn.RNN)], ids=["lstm", "rnn"])
+@pytest.mark.parametrize("cls, ref", [(LSTM, nn.LSTM), (RNN, nn.RNN), (GRU, nn.GRU)],
+                         ids=["lstm", "rnn", "gru"])
 def test_dropout_with_one_layer_warns_like_torch_and_does_nothing(cls, ref):
     with pytest.warns(UserWarning, match=r"non-zero dropout expects num_layers greater than 1, "
                                          r"but got dropout=0\.5 and num_layers=1"):
@@ -483,7 +484,8 @@ def test_dropout_with_one_layer_warns_like_torch_and_does_nothing(cls, ref):
     assert ours.dropout == 0.5
 
 
-@pytest.mark.parametrize("cls, ref", [(LSTM, nn.LSTM), (RNN, nn.RNN)], ids=["lstm", "rnn"])
+@pytest.mark.parametrize("cls, ref", [(LSTM, nn.LSTM), (RNN, nn.RNN), (GRU, nn.GRU)],
+                         ids=["lstm", "rnn", "gru"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_dropout_in_eval_mode_equals_torch(cls, ref, bidirectional):
     torch.manual_seed(0)
@@ -565,3 +567,152 @@ def test_constructor_names_a_dtype_that_is_not_floating_and_a_device_that_is_not
     with pytest.raises(TypeError, match=r"^device: expected a torch.device or its name, got 1.5"):
         cls(3, 4, device=1.5)
     assert cls(3, 4, dtype=torch.float16).weight_ih_l0.dtype == torch.float16
+
+# --- the GRU: lstm_lib.modules.GRU against torch.nn.GRU ------------------------------
+
+def make_gru_pair(dtype=torch.float64, seed=0, fast=True, **cfg):
+    """(ours, torch's) GRU with the same fresh random parameters."""
+    torch.manual_seed(seed)
+    ref = nn.GRU(**cfg, dtype=dtype)
+    with torch.no_grad():
+        for p in ref.parameters():
+            p.normal_(0.0, 0.5)
+    ours = GRU(**cfg, dtype=dtype, fast=fast)
+    ours.load_state_dict(ref.state_dict())
+    return ours, ref
+
+
+GRU_CONFIGS = list(itertools.product([1, 2, 3], [False, True], [False, True], [True, False],
+                                     [False, True], [True, False]))
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "readable"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize(
+    "num_layers, bidirectional, batch_first, batched, with_state, bias", GRU_CONFIGS,
+    ids=[f"L{L}-{'bi' if bi else 'uni'}-{'bf' if bf else 'tm'}-"
+         f"{'batched' if bt else 'unbatched'}-{'h0' if ws else 'noh0'}-{'bias' if b else 'nobias'}"
+         for L, bi, bf, bt, ws, b in GRU_CONFIGS])
+def test_gru_matches_torch(num_layers, bidirectional, batch_first, batched, with_state, bias,
+                           dtype, fast):
+    d, n, T, B = 3, 4, 5, 2
+    ours, ref = make_gru_pair(dtype, fast=fast, input_size=d, hidden_size=n,
+                              num_layers=num_layers, bias=bias, batch_first=batch_first,
+                              bidirectional=bidirectional)
+    x, hx = make_inputs("gru", d, n, T, B, num_layers, bidirectional, batch_first, batched,
+                        with_state, dtype)
+    out, _ = compare(ours, ref, x, hx, TOL[dtype])
+    D = 2 if bidirectional else 1
+    expected = ((B, T, D * n) if batch_first else (T, B, D * n)) if batched else (T, D * n)
+    assert tuple(out.shape) == expected and out.dtype == dtype
+
+
+@settings(max_examples=20, deadline=None)
+@given(d=st.integers(1, 5), n=st.integers(1, 5), T=st.integers(1, 6), B=st.integers(1, 4),
+       num_layers=st.integers(1, 2), bidirectional=st.booleans(), batch_first=st.booleans(),
+       batched=st.booleans(), with_state=st.booleans(), fast=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_gru_matches_torch_random_sizes(d, n, T, B, num_layers, bidirectional, batch_first,
+                                        batched, with_state, fast, seed):
+    ours, ref = make_gru_pair(torch.float64, seed, fast, input_size=d, hidden_size=n,
+                              num_layers=num_layers, batch_first=batch_first,
+                              bidirectional=bidirectional)
+    x, hx = make_inputs("gru", d, n, T, B, num_layers, bidirectional, batch_first, batched,
+                        with_state, torch.float64, seed + 1)
+    compare(ours, ref, x, hx, TOL[torch.float64])
+
+
+@pytest.mark.parametrize("cfg", STATE_CONFIGS)
+def test_gru_state_dict_keys_shapes_and_loading_both_ways(cfg):
+    ours, ref = GRU(**cfg), nn.GRU(**cfg)
+    sd_ours, sd_ref = ours.state_dict(), ref.state_dict()
+    assert list(sd_ours) == list(sd_ref)
+    assert {k: v.shape for k, v in sd_ours.items()} == {k: v.shape for k, v in sd_ref.items()}
+    ours.load_state_dict(sd_ref)
+    with torch.no_grad():
+        for p in ours.parameters():
+            p.add_(0.25)
+    ref.load_state_dict(ours.state_dict())
+    for k, v in ours.state_dict().items():
+        assert torch.equal(ref.state_dict()[k], v)
+    x = torch.randn(4, 2, cfg["input_size"])
+    assert_close(ours(x)[0], ref(x)[0], 1e-5, "output after loading")
+
+
+def test_gru_same_seed_gives_same_initialisation_and_repr():
+    cfg = dict(input_size=3, hidden_size=7, num_layers=2, bidirectional=True)
+    torch.manual_seed(5)
+    ours = GRU(**cfg)
+    torch.manual_seed(5)
+    ref = nn.GRU(**cfg)
+    for (name, a), (_, b) in zip(ours.named_parameters(), ref.named_parameters()):
+        assert torch.equal(a, b), name
+    assert repr(ours) == repr(ref) == "GRU(3, 7, num_layers=2, bidirectional=True)"
+    assert repr(GRU(2, 5, fast=False)) == "GRU(2, 5, fast=False)"
+    g = GRU(3, 4, 2, False, True, 0.0, True, None, torch.float64)   # nn.GRU's positional order
+    assert (g.num_layers, g.bias, g.batch_first, g.bidirectional, g.mode) == \
+        (2, False, True, True, "GRU")
+    assert all(p.dtype == torch.float64 for p in g.parameters())
+
+
+def test_gru_layer_follows_the_equations_step_by_step():
+    from lstm_lib.modules import gru_layer
+    torch.manual_seed(0)
+    T, B, n = 3, 2, 4
+    x_proj = torch.randn(T, B, 3 * n, dtype=torch.float64)
+    h0 = torch.randn(B, n, dtype=torch.float64)
+    W_hh, b_hn = torch.randn(3 * n, n, dtype=torch.float64), torch.randn(n, dtype=torch.float64)
+    h_all, h_T = gru_layer(x_proj, h0, W_hh, b_hn)
+    h = h0.numpy()
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    for t in range(T):
+        p, W = x_proj[t].numpy(), W_hh.numpy()
+        r = sig(p[:, :n] + h @ W[:n].T)
+        z = sig(p[:, n:2 * n] + h @ W[n:2 * n].T)
+        h_tilde = np.tanh(p[:, 2 * n:] + r * (h @ W[2 * n:].T + b_hn.numpy()))
+        h = (1 - z) * h_tilde + z * h
+        np.testing.assert_allclose(h_all[t].numpy(), h, rtol=0, atol=1e-14)
+    assert torch.equal(h_T, h_all[-1])
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["readable", "fast"])
+def test_gru_update_gate_one_keeps_the_state(fast):
+    # z = 1 everywhere (a saturated update-gate bias, nothing else reaching it): h_t = h_{t-1}.
+    # The readable loop, (1 - z) h~ + z h, keeps it exactly; the fast one computes
+    # h~ + z (h - h~) as torch.nn.GRU does, which keeps it up to rounding.
+    m = GRU(2, 3, dtype=torch.float64, fast=fast)
+    with torch.no_grad():
+        m.weight_ih_l0[3:6] = 0.0
+        m.weight_hh_l0[3:6] = 0.0
+        m.bias_ih_l0[3:6] = 40.0                     # sigmoid(40) == 1.0 in float64
+        m.bias_hh_l0[3:6] = 0.0
+    h0 = torch.tensor([[[1.0, -2.0, 0.5]]], dtype=torch.float64)
+    out, h_n = m(torch.randn(7, 1, 2, dtype=torch.float64), h0)
+    if fast:
+        assert_close(h_n, h0, 1e-15, "h_n")
+    else:
+        assert torch.equal(h_n, h0) and torch.equal(out[-1:], h0)
+
+
+def test_gru_rejects_bad_arguments_inputs_and_states():
+    with pytest.raises(TypeError, match=r"fast: expected a bool, got 1"):
+        GRU(3, 4, fast=1)
+    with pytest.raises(ValueError, match=r"hidden_size: expected a positive integer"):
+        GRU(3, 0)
+    with pytest.raises(TypeError, match=r"positional arguments"):
+        GRU(3, 4, 1, True, False, 0.0, False, None, None, True)   # fast is keyword only
+    m = GRU(3, 4, batch_first=True)
+    x = torch.randn(2, 5, 3)
+    with pytest.raises(TypeError, match=r"hx: expected a tensor h_0, got a tuple"):
+        m(x, (torch.zeros(1, 2, 4),))
+    with pytest.raises(ValueError, match=r"hx \(h_0\): expected shape "
+                                         r"\(num_layers\*D=1, B=2, hidden_size=4\), got \(1, 5, 4\)"):
+        m(x, torch.zeros(1, 5, 4))
+    with pytest.raises(ValueError, match=r"input: expected shape \(B, T, d=3\), got \(2, 5, 4\)"):
+        m(torch.randn(2, 5, 4))
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "readable"])
+def test_gru_forward_rejects_bad_inputs_like_the_lstm(fast):
+    test_forward_rejects_bad_inputs(GRU(3, 4, fast=fast))
+    test_non_finite_weights_are_refused_at_load_and_on_request(lambda *a, **k: GRU(*a, **k))

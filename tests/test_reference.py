@@ -1,7 +1,7 @@
 """Tests for lstm_lib.reference: numpy forward and BPTT against torch and finite differences.
 
-The weights are copied from torch.nn.LSTM / torch.nn.RNN by hand here
-(splitting PyTorch's fused i, f, g, o blocks), so these tests do not trust
+The weights are copied from torch.nn.LSTM / torch.nn.RNN / torch.nn.GRU by hand here
+(splitting PyTorch's fused i, f, g, o and r, z, n blocks), so these tests do not trust
 lstm_lib.weights or lstm_lib.modules.
 """
 import re
@@ -11,6 +11,9 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
+from lstm_lib.reference import (GRU_GATES, GRU_PARAM_NAMES, GRUTrace, check_gru_params,
+                                check_gru_trace, gru_backward, gru_forward, gru_param_shapes,
+                                gru_step, init_gru_params)
 from lstm_lib.reference import (LSTM_GATES, LSTM_PARAM_NAMES, LSTMTrace, RNN_PARAM_NAMES,
                                 RNNTrace, check_lstm_params, check_lstm_trace, check_rnn_params,
                                 check_rnn_trace, check_state, clip_by_norm, global_norm,
@@ -839,3 +842,194 @@ def test_backward_checks_the_trace_dtypes_and_values(lstm_setup, rnn_setup, kind
     with pytest.raises(TypeError, match=r"^trace\.h0: expected dtype float64 \(trace\.h's dtype\), "
                                         r"got float32"):
         backward(params, tr, dh_T=dh_T)
+
+# the GRU: forward against torch.nn.GRU, BPTT against autograd and finite differences
+# ---------------------------------------------------------------------------
+
+
+def torch_gru(d, n, seed, dtype=torch.float64):
+    torch.manual_seed(seed)
+    module = torch.nn.GRU(d, n, dtype=dtype)
+    with torch.no_grad():                      # biases of both kinds matter: make them large
+        for p in module.parameters():
+            p.normal_(0.0, 0.6)
+    return module
+
+
+def gru_params_of(module):
+    """Per-gate numpy dict from nn.GRU layer 0, by hand: fused order r, z, n; the gates'
+    two biases add up, the candidate's stay apart (b_hn is inside the reset gate)."""
+    n = module.hidden_size
+    W_ih, W_hh = module.weight_ih_l0.detach().numpy(), module.weight_hh_l0.detach().numpy()
+    b_ih, b_hh = module.bias_ih_l0.detach().numpy(), module.bias_hh_l0.detach().numpy()
+    params = {}
+    for k, g in enumerate(GRU_GATES):
+        rows = slice(k * n, (k + 1) * n)
+        params[f"W_x{g}"], params[f"W_h{g}"] = W_ih[rows].copy(), W_hh[rows].copy()
+        if g == "n":
+            params["b_xn"], params["b_hn"] = b_ih[rows].copy(), b_hh[rows].copy()
+        else:
+            params[f"b_{g}"] = (b_ih[rows] + b_hh[rows]).copy()
+    return params
+
+
+def torch_gru_grads(module, x, h0, dh, dh_T):
+    xt = torch.tensor(x, requires_grad=True)
+    h0t = torch.tensor(h0[None], requires_grad=True)
+    module.zero_grad()
+    out, hT = module(xt, h0t)
+    ((out * torch.tensor(dh)).sum() + (hT[0] * torch.tensor(dh_T)).sum()).backward()
+    n = module.hidden_size
+    gih, ghh = module.weight_ih_l0.grad.numpy(), module.weight_hh_l0.grad.numpy()
+    gbi, gbh = module.bias_ih_l0.grad.numpy(), module.bias_hh_l0.grad.numpy()
+    assert_close(gbi[:2 * n], gbh[:2 * n], 1e-12, "the gates' two bias gradients")
+    grads = {"x": xt.grad.numpy(), "h0": h0t.grad.numpy()[0],
+             "b_xn": gbi[2 * n:], "b_hn": gbh[2 * n:]}
+    for k, g in enumerate(GRU_GATES):
+        rows = slice(k * n, (k + 1) * n)
+        grads[f"W_x{g}"], grads[f"W_h{g}"] = gih[rows], ghh[rows]
+        if g != "n":
+            grads[f"b_{g}"] = gbi[rows]
+    return grads
+
+
+def gru_errors(T, B, d, n, seed):
+    """(forward error, BPTT error) of the reference against torch.nn.GRU and its autograd."""
+    module = torch_gru(d, n, seed)
+    params = gru_params_of(module)
+    x, h0, _ = random_inputs(T, B, d, n, seed)
+    trace = gru_forward(params, x, h0)
+    with torch.no_grad():
+        out, hT = module(torch.tensor(x), torch.tensor(h0[None]))
+    fwd = max(assert_close(trace.h, out.numpy(), TOL_FORWARD, "h"),
+              assert_close(trace.h[-1], hT[0].numpy(), TOL_FORWARD, "h_T"))
+    rng = np.random.default_rng(seed + 1)
+    dh, dh_T = rng.standard_normal((T, B, n)), rng.standard_normal((B, n))
+    ours = gru_backward(params, trace, dh=dh, dh_T=dh_T)
+    ref = torch_gru_grads(module, x, h0, dh, dh_T)
+    assert set(ours) == set(GRU_PARAM_NAMES) | {"h0", "x"} == set(ref)
+    return fwd, max(assert_close(ours[k], ref[k], TOL_BPTT, k) for k in ref)
+
+
+def test_gru_forward_and_backward_match_torch_nn_gru():
+    fwd, bwd = gru_errors(T=12, B=4, d=5, n=7, seed=0)
+    print(f"\n[measured] GRU vs torch.nn.GRU: forward {fwd:.3g}, BPTT {bwd:.3g}")
+
+
+@settings(max_examples=25, deadline=None)
+@given(T=sizes, B=sizes, d=sizes, n=sizes, seed=st.integers(0, 2**16))
+def test_property_gru_forward_and_backward_match_torch(T, B, d, n, seed):
+    gru_errors(T, B, d, n, seed)
+
+
+def test_gru_trace_obeys_the_equations_and_step_agrees():
+    params = init_gru_params(3, 4, seed=2)
+    x, h0, _ = random_inputs(6, 2, 3, 4, seed=2)
+    tr = gru_forward(params, x, h0)
+    assert isinstance(tr, GRUTrace)
+    for t in range(6):
+        h_prev = tr.h_prev(t)
+        step = gru_step(params, x[t], h_prev)
+        for k in ("r", "z", "hn", "h_tilde", "h"):
+            assert np.array_equal(step[k], getattr(tr, k)[t]), k
+        np.testing.assert_allclose(tr.hn[t], h_prev @ params["W_hn"].T + params["b_hn"], atol=1e-15)
+        np.testing.assert_allclose(
+            tr.h_tilde[t], np.tanh(x[t] @ params["W_xn"].T + params["b_xn"] + tr.r[t] * tr.hn[t]),
+            atol=1e-15)
+        np.testing.assert_allclose(tr.h[t], (1 - tr.z[t]) * tr.h_tilde[t] + tr.z[t] * h_prev,
+                                   atol=1e-15)
+    assert np.all((tr.r > 0) & (tr.r < 1) & (tr.z > 0) & (tr.z < 1))
+
+
+@pytest.mark.parametrize("which", ["dh", "dh_T"])
+def test_gru_backward_single_upstream_gradient(which):
+    module = torch_gru(3, 4, seed=4)
+    params = gru_params_of(module)
+    x, h0, _ = random_inputs(5, 2, 3, 4, seed=4)
+    rng = np.random.default_rng(5)
+    dh = rng.standard_normal((5, 2, 4)) if which == "dh" else np.zeros((5, 2, 4))
+    dh_T = rng.standard_normal((2, 4)) if which == "dh_T" else np.zeros((2, 4))
+    ours = gru_backward(params, gru_forward(params, x, h0),
+                        dh=dh if which == "dh" else None, dh_T=dh_T if which == "dh_T" else None)
+    ref = torch_gru_grads(module, x, h0, dh, dh_T)
+    for k in ref:
+        assert_close(ours[k], ref[k], TOL_BPTT, k)
+
+
+def test_gru_backward_matches_finite_differences():
+    T, B, d, n = 3, 2, 2, 3
+    params = init_gru_params(d, n, seed=15)
+    x, h0, _ = random_inputs(T, B, d, n, seed=15)
+    rng = np.random.default_rng(16)
+    dh, dh_T = rng.standard_normal((T, B, n)), rng.standard_normal((B, n))
+
+    def loss():
+        tr = gru_forward(params, x, h0)
+        return np.sum(dh * tr.h) + np.sum(dh_T * tr.h[-1])
+
+    ours = gru_backward(params, gru_forward(params, x, h0), dh=dh, dh_T=dh_T)
+    fd = _finite_difference(loss, {**params, "x": x, "h0": h0})
+    for k in fd:
+        assert_close(ours[k], fd[k], 1e-6, k)
+
+
+def test_gru_float32_is_kept_and_close_to_torch():
+    module = torch_gru(3, 4, seed=6, dtype=torch.float32)
+    params = {k: v.astype(np.float32) for k, v in gru_params_of(module).items()}
+    x, h0, _ = random_inputs(8, 2, 3, 4, seed=6, dtype=np.float32)
+    tr = gru_forward(params, x, h0)
+    assert tr.h.dtype == np.float32 and tr.z.dtype == np.float32
+    with torch.no_grad():
+        out, _ = module(torch.tensor(x), torch.tensor(h0[None]))
+    assert_close(tr.h, out.numpy(), TOL_FP32, "h float32")
+    g = gru_backward(params, tr, dh_T=np.ones((2, 4), np.float32))
+    assert g["W_hn"].dtype == np.float32
+
+
+def test_init_gru_params_shapes_seed_and_update_bias():
+    p = init_gru_params(3, 5, seed=1)
+    assert list(p) == list(GRU_PARAM_NAMES)
+    assert {k: v.shape for k, v in p.items()} == gru_param_shapes(3, 5)
+    assert all(np.abs(v).max() <= 1 / np.sqrt(5) for v in p.values())
+    q = init_gru_params(3, 5, seed=1, update_bias=2.0)
+    assert np.all(q["b_z"] == 2.0)
+    assert all(np.array_equal(p[k], q[k]) for k in GRU_PARAM_NAMES if k != "b_z")
+    assert check_gru_params(p) == (3, 5)
+    with pytest.raises(ValueError, match=r"update_bias: expected a finite number, got nan"):
+        init_gru_params(3, 5, update_bias=float("nan"))
+    with pytest.raises(ValueError, match=r"hidden_size: expected a positive integer"):
+        init_gru_params(3, 0)
+
+
+def test_gru_bad_parameters_inputs_and_traces():
+    params = init_gru_params(3, 4, seed=0)
+    x, h0, _ = random_inputs(5, 2, 3, 4, seed=0)
+    missing = {k: v for k, v in params.items() if k != "b_hn"}
+    with pytest.raises(ValueError, match=r"params: missing \['b_hn'\]; a GRU needs exactly "
+                       r"W_xr, W_hr, b_r, W_xz, W_hz, b_z, W_xn, W_hn, b_xn, b_hn"):
+        gru_forward(missing, x)
+    with pytest.raises(ValueError, match=r"params\['W_hz'\]: expected shape \(n=4, n=4\), "
+                       r"got \(4, 3\)"):
+        gru_forward(dict(params, W_hz=np.zeros((4, 3))), x)
+    with pytest.raises(ValueError, match=r"params\['b_xn'\]: expected shape \(n=4,\)"):
+        gru_forward(dict(params, b_xn=np.zeros(3)), x)
+    with pytest.raises(ValueError, match=r"x: expected a 3-D input \(T, B, d\)"):
+        gru_forward(params, x[:, 0, :])
+    with pytest.raises(ValueError, match=r"h0: expected shape \(B=2, n=4\), got \(4,\)"):
+        gru_forward(params, x, h0[0])
+    bad = x.copy()
+    bad[1, 1, 1] = np.nan
+    with pytest.raises(ValueError, match=r"x: expected finite values"):
+        gru_forward(params, bad)
+    with pytest.raises(ValueError, match=r"x_t: expected shape \(B, d=3\), got \(2, 4\)"):
+        gru_step(params, np.zeros((2, 4)), h0)
+    tr = gru_forward(params, x, h0)
+    assert check_gru_trace(params, tr) == (5, 2, 3, 4)
+    with pytest.raises(ValueError, match=r"no upstream gradient: give at least one of "
+                       r"dh \(T, B, n\), dh_T \(B, n\); with none"):
+        gru_backward(params, tr)
+    with pytest.raises(TypeError, match=r"trace: expected a GRUTrace from the forward pass, "
+                       r"got RNNTrace"):
+        gru_backward(params, rnn_forward(init_rnn_params(3, 4), x), dh_T=h0)
+    with pytest.raises(ValueError, match=r"dh: expected shape \(T=5, B=2, n=4\)"):
+        gru_backward(params, tr, dh=np.zeros((5, 2, 3)))

@@ -1,7 +1,7 @@
 """lstm_lib.weights: per-gate <-> fused weights, parameter counts, initialisations.
 
-The gate order is checked against torch.nn.LSTM with a small numpy LSTM
-written here from NOTATION's equations (independent of lstm_lib).
+The gate order is checked against torch.nn.LSTM (and torch.nn.GRU) with a small
+numpy LSTM (and GRU) written here from NOTATION's equations (independent of lstm_lib).
 """
 import numpy as np
 import pytest
@@ -10,11 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from lstm_lib.modules import LSTM, RNN
-from lstm_lib.reference import LSTM_GATES, lstm_forward
-from lstm_lib.weights import (fuse_lstm_weights, lstm_param_count, lstm_params_from_torch,
+from lstm_lib.modules import GRU, LSTM, RNN
+from lstm_lib.reference import GRU_PARAM_NAMES, LSTM_GATES, lstm_forward
+from lstm_lib.weights import (fuse_gru_weights, fuse_lstm_weights, gru_param_count,
+                              gru_params_from_torch, lstm_param_count, lstm_params_from_torch,
                               orthogonal_recurrent_, rnn_param_count, rnn_params_from_torch,
-                              set_forget_bias, set_gate_bias, split_lstm_weights)
+                              set_forget_bias, set_gate_bias, split_gru_weights,
+                              split_lstm_weights)
 
 KEYS = [f"{p}{g}" for g in "ifco" for p in ("W_x", "W_h", "b_")]
 
@@ -458,3 +460,120 @@ def test_params_from_a_module_on_meta_is_named(fn, cls):
     with pytest.raises(ValueError, match=r"^module: its parameters are on the meta device "
                                          r"\(shapes without values\)"):
         fn(cls(3, 4, device="meta"))
+
+# --- the GRU: split / fuse, from torch, counts, gate biases --------------------------
+
+def numpy_gru(p, x, h0):
+    """The GRU in PyTorch's convention, written here: x (T, B, d), h0 (B, n) -> h (T, B, n)."""
+    h, hs = h0, []
+    for x_t in x:
+        r = sigmoid(x_t @ p["W_xr"].T + h @ p["W_hr"].T + p["b_r"])
+        z = sigmoid(x_t @ p["W_xz"].T + h @ p["W_hz"].T + p["b_z"])
+        cand = np.tanh(x_t @ p["W_xn"].T + p["b_xn"] + r * (h @ p["W_hn"].T + p["b_hn"]))
+        h = (1 - z) * cand + z * h
+        hs.append(h)
+    return np.stack(hs)
+
+
+@pytest.mark.parametrize("torch_in", [False, True], ids=["numpy", "torch"])
+def test_split_gru_blocks_and_biases(torch_in):
+    n, d = 3, 2
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) for s in [(3 * n, d), (3 * n, n), (3 * n,), (3 * n,)]]
+    W_ih, W_hh, b_ih, b_hh = [torch.from_numpy(a) for a in arrays] if torch_in else arrays
+    p = split_gru_weights(W_ih, W_hh, b_ih, b_hh)
+    assert list(p) == list(GRU_PARAM_NAMES)
+    as_np = (lambda a: a.numpy()) if torch_in else (lambda a: a)  # noqa: E731
+    for k, g in enumerate("rzn"):
+        rows = slice(k * n, (k + 1) * n)
+        assert np.array_equal(as_np(p[f"W_x{g}"]), arrays[0][rows])
+        assert np.array_equal(as_np(p[f"W_h{g}"]), arrays[1][rows])
+    assert np.array_equal(as_np(p["b_r"]), arrays[2][:n] + arrays[3][:n])
+    assert np.array_equal(as_np(p["b_z"]), arrays[2][n:2 * n] + arrays[3][n:2 * n])
+    assert np.array_equal(as_np(p["b_xn"]), arrays[2][2 * n:])
+    assert np.array_equal(as_np(p["b_hn"]), arrays[3][2 * n:])
+    W_ih2, W_hh2, b_ih2, b_hh2 = fuse_gru_weights(p)          # back again
+    assert torch.equal(torch.as_tensor(W_ih2), torch.as_tensor(W_ih))
+    assert torch.equal(torch.as_tensor(W_hh2), torch.as_tensor(W_hh))
+    assert np.array_equal(as_np(b_hh2)[:2 * n], np.zeros(2 * n))
+    assert np.allclose(as_np(b_ih2 + b_hh2), arrays[2] + np.r_[arrays[3][:2 * n], 0 * arrays[3][2 * n:]]
+                       + np.r_[np.zeros(2 * n), arrays[3][2 * n:]], rtol=0, atol=1e-15)
+    zeros = split_gru_weights(W_ih, W_hh)                        # no biases: zeros
+    assert not np.any(as_np(zeros["b_r"])) and not np.any(as_np(zeros["b_hn"]))
+
+
+@pytest.mark.parametrize("cls", [nn.GRU, GRU], ids=["nn.GRU", "lstm_lib.GRU"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_gru_params_from_torch_every_layer_and_direction(cls, bias):
+    torch.manual_seed(3)
+    m = cls(3, 4, num_layers=2, bidirectional=True, bias=bias, dtype=torch.float64)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.normal_(0.0, 0.5)
+    x = np.random.default_rng(1).standard_normal((5, 2, 3))
+    h0 = np.zeros((2, 4))
+    with torch.no_grad():
+        out, _ = m(torch.tensor(x))
+    fwd = numpy_gru(gru_params_from_torch(m, 0, False), x, h0)
+    bwd = numpy_gru(gru_params_from_torch(m, 0, True), x[::-1], h0)[::-1]
+    layer0 = np.concatenate([fwd, bwd], axis=2)
+    top = numpy_gru(gru_params_from_torch(m, 1, False), layer0, h0)
+    assert np.allclose(out.numpy()[..., :4], top, rtol=0, atol=1e-12)
+    p = gru_params_from_torch(m)
+    assert all(v.dtype == np.float64 for v in p.values())
+    with pytest.raises(TypeError, match=r"expected torch.nn.GRU or lstm_lib.modules.GRU, got LSTM"):
+        gru_params_from_torch(nn.LSTM(2, 3))
+
+
+@pytest.mark.parametrize("d, n, num_layers, bidirectional, bias",
+                         [(2, 16, 1, False, True), (3, 5, 2, True, True), (4, 3, 3, False, False),
+                          (1, 1, 1, True, False)])
+def test_gru_param_count_matches_numel_and_formula(d, n, num_layers, bidirectional, bias):
+    m = nn.GRU(d, n, num_layers, bias=bias, bidirectional=bidirectional)
+    count = gru_param_count(d, n, num_layers, bidirectional, biases=2 if bias else 0)
+    assert count == sum(p.numel() for p in m.parameters())
+    assert count == sum(p.numel() for p in GRU(d, n, num_layers, bias=bias,
+                                                bidirectional=bidirectional).parameters())
+    if num_layers == 1 and not bidirectional:
+        k = 2 if bias else 0
+        assert count == 3 * (n * d + n * n + k * n)
+        assert 4 * count == 3 * lstm_param_count(d, n, biases_per_gate=k)   # 3 blocks against 4
+    with pytest.raises(ValueError, match=r"biases: expected 0 or 2 bias vectors"):
+        gru_param_count(d, n, biases=1)
+
+
+@pytest.mark.parametrize("cls", [nn.GRU, GRU], ids=["nn.GRU", "lstm_lib.GRU"])
+def test_set_gate_bias_on_a_gru(cls):
+    n = 3
+    m = cls(2, n, num_layers=2, bidirectional=True)
+    assert set_gate_bias(m, "z", 2.0) is m
+    for name, p in m.named_parameters():
+        if name.startswith("bias_ih"):
+            assert torch.equal(p[n:2 * n].detach(), torch.full((n,), 2.0))
+        elif name.startswith("bias_hh"):
+            assert torch.equal(p[n:2 * n].detach(), torch.zeros(n))
+            assert p[2 * n:].abs().max() > 0                      # b_hn keeps its draw
+    assert gru_params_from_torch(m)["b_z"].tolist() == [2.0] * n
+    with pytest.raises(ValueError, match=r"gate: expected one of \('r', 'z'\), got 'n'"):
+        set_gate_bias(m, "n", 1.0)
+    with pytest.raises(ValueError, match=r"gate: expected one of \('r', 'z'\), got 'f' \(a GRU "
+                                         r"has no forget gate: its update gate z plays that role"):
+        set_forget_bias(m, 1.0)
+    with pytest.raises(ValueError, match=r"module: expected a GRU with bias=True"):
+        set_gate_bias(cls(2, n, bias=False), "z", 1.0)
+
+
+def test_split_and_fuse_gru_reject_bad_input():
+    with pytest.raises(ValueError, match=r"weight_ih: expected 3n rows \(three blocks r, z, n\), "
+                                         r"got shape \(4, 2\)"):
+        split_gru_weights(np.zeros((4, 2)), np.zeros((4, 1)))
+    with pytest.raises(ValueError, match=r"weight_hh: expected shape \(3n=6, n=2\), got \(6, 3\)"):
+        split_gru_weights(np.zeros((6, 2)), np.zeros((6, 3)))
+    with pytest.raises(TypeError, match=r"bias_ih: expected numpy arrays like weight_ih, got Tensor"):
+        split_gru_weights(np.zeros((6, 2)), np.zeros((6, 2)), torch.zeros(6))
+    with pytest.raises(ValueError, match=r"params: expected keys .*missing \['b_hn'\]"):
+        fuse_gru_weights({k: np.zeros(1) for k in GRU_PARAM_NAMES if k != "b_hn"})
+    p = {k: np.zeros((2, 3) if k.startswith("W_x") else (2, 2) if k.startswith("W_h") else (2,))
+         for k in GRU_PARAM_NAMES}
+    with pytest.raises(ValueError, match=r"params\['W_hn'\]: expected shape \(n=2, n=2\), got \(2, 3\)"):
+        fuse_gru_weights(dict(p, W_hn=np.zeros((2, 3))))

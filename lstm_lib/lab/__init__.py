@@ -8,6 +8,7 @@
     results      results files: command, versions, date, machine; the CLIs' shared rules
     cli          python -m lstm_lib.lab: run an experiment over seeds, write a results file
     bench        python -m lstm_lib.lab.bench: lstm_lib.LSTM against torch.nn.LSTM
+    cellbench    python -m lstm_lib.lab.cellbench: the GRU's time per step against the LSTM's
 
 May import: other lab modules and the core (lstm_lib's own modules); never
 lstm_lib.chapters or lstm_lib.viz.

@@ -242,6 +242,40 @@ def measure(point, mode, min_block=0.05, seed=0):
     return row
 
 
+def interleaved_times(fns, threads, repeats, min_block=0.05):
+    """Seconds per call of each function in ``fns`` ({name: callable}), interleaved.
+
+    The same machinery as :func:`measure`, for any set of calls: each is
+    warmed up and given a block size of at least ``min_block`` seconds; then
+    every repeat times every call once, in alternating order. Returns
+    ({name: [seconds per call, one per repeat]}, {name: calls per block}).
+    Other programs (``python -m lstm_lib.lab.cellbench``) time their own calls with it.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        numbers = {}
+        for name, fn in fns.items():
+            fn()
+            start = time.perf_counter()
+            fn()
+            once = max(time.perf_counter() - start, 1e-6)
+            numbers[name] = max(1, math.ceil(min_block / once))
+        names = list(fns)
+        times = {name: [] for name in names}
+        for r in range(repeats):
+            for name in (names if r % 2 == 0 else names[::-1]):
+                times[name].append(_block(fns[name], threads, numbers[name]))
+    finally:
+        torch.set_num_threads(previous)
+    return times, numbers
+
+
+def spread(values):
+    """Median, quartiles, minimum and maximum of a list of numbers (how ratios are reported)."""
+    return _stats(values)
+
+
 class _OpLog(TorchDispatchMode):
     """Records the name of every operator PyTorch's dispatcher runs (top level only)."""
 

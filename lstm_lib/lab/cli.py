@@ -7,6 +7,12 @@
     python -m lstm_lib.lab order    --seeds 3 --out results/order.json
     python -m lstm_lib.lab copy     --T 20 --seeds 3 --out results/copy_T20.json
     python -m lstm_lib.lab ablation --T 100 --seeds 5 --out results/ablation_T100.json
+    python -m lstm_lib.lab adding   --models lstm,gru,rnn --match-params --out gru_adding.json
+
+``--models`` names the cells to compare (lstm, gru, rnn). ``--match-params``
+gives each one the hidden size whose parameter count (read-out included) is
+nearest that of an LSTM with ``--hidden`` units, instead of ``--hidden`` itself;
+the results file's config then records ``hidden_by_model`` and ``parameters_by_model``.
 
 ``python -m lstm_lib.lab TASK --help`` lists every setting; each flag's
 default is the experiment's entry in :data:`lstm_lib.lab.experiments.DEFAULTS`,
@@ -32,7 +38,8 @@ import torch
 from . import results as R
 from . import train as tr
 from .experiments import (ABLATION_ARMS, DEFAULTS, EXPERIMENTS, SCHEMA, SEEDS, check_memory,
-                          out_of_range, run_adding, run_copy, run_exp4, run_order, summarize)
+                          matched_hidden, model_sizes, out_of_range, run_adding, run_copy,
+                          run_exp4, run_order, summarize)
 from .progress import progress_bar
 
 __all__ = ["main", "build_parser", "environment"]
@@ -113,7 +120,11 @@ def build_parser():
         if "T" in defaults:
             p.add_argument("--T", type=R.positive_int, default=defaults["T"], help=_T_HELP[e])
         if e in ("adding", "order", "copy"):
-            p.add_argument("--models", type=_models, default=["lstm", "rnn"], help="e.g. lstm,rnn")
+            p.add_argument("--models", type=_models, default=["lstm", "rnn"],
+                           help="e.g. lstm,gru,rnn")
+            p.add_argument("--match-params", action="store_true",
+                           help="give each model the hidden size whose parameter count is "
+                                "nearest an LSTM's with --hidden units")
         if e == "order":
             p.add_argument("--relevant", type=int, choices=(2, 3), default=defaults["n_relevant"],
                            help="2: Experiment 6a (4 classes), 3: 6b (8 classes)")
@@ -157,6 +168,27 @@ def _check_task_args(parser, args):
 
 # --------------------------------------------------------------------------- running
 
+def _sizes(args, cfg):
+    """{cell: hidden size} for ``--models``: --hidden, or matched to the LSTM's parameter count."""
+    if not getattr(args, "match_params", False):
+        return {c: args.hidden for c in args.models}
+    settings = {k: v for k, v in cfg.items() if k in DEFAULTS[args.experiment] and k != "hidden"}
+    return {c: matched_hidden(args.experiment, c, args.hidden, **settings) for c in args.models}
+
+
+def _record_sizes(args, config, cfg, hidden):
+    """With --match-params, the config records each model's hidden size and parameter count."""
+    if getattr(args, "match_params", False):
+        d, out = model_sizes(args.experiment, **{k: v for k, v in cfg.items()
+                                                 if k in DEFAULTS[args.experiment]})
+        config["match_params"] = {"reference": "lstm", "hidden": args.hidden,
+                                  "parameters": tr.parameter_count("lstm", d, args.hidden, out)}
+        config["hidden_by_model"] = hidden
+        config["parameters_by_model"] = {c: tr.parameter_count(c, d, n, out)
+                                         for c, n in hidden.items()}
+    return config
+
+
 def _run_all(args, bar_on):
     """Run every seed (and model or arm) of the experiment; return (config, runs)."""
     e, seeds = args.experiment, list(range(args.seeds))
@@ -165,9 +197,11 @@ def _run_all(args, bar_on):
     if e == "adding":
         cfg = dict(base, forget_bias=args.forget_bias, steps=args.steps,
                    eval_every=args.eval_every, test_size=args.test_size, stop_mse=args.stop_mse)
-        jobs = [(run_adding, dict(cfg, cell=c, T=args.T, seed=s), args.steps)
+        hidden = _sizes(args, dict(cfg, T=args.T))
+        jobs = [(run_adding, dict(cfg, cell=c, T=args.T, seed=s, hidden=hidden[c]), args.steps)
                 for c in args.models for s in seeds]
-        config = dict(cfg, T=args.T, models=args.models, seeds=seeds)
+        config = _record_sizes(args, dict(cfg, T=args.T, models=args.models, seeds=seeds),
+                               cfg, hidden)
     elif e == "ablation":
         cfg = dict(base, steps=args.steps, eval_every=args.eval_every, test_size=args.test_size,
                    stop_mse=args.stop_mse)
@@ -188,15 +222,19 @@ def _run_all(args, bar_on):
                    train_size=args.train_size, test_size=args.test_size,
                    n_relevant=args.relevant)
         steps = args.epochs * math.ceil(args.train_size / args.batch)
-        jobs = [(run_order, dict(cfg, cell=c, seed=s), steps) for c in args.models for s in seeds]
-        config = dict(cfg, models=args.models, seeds=seeds)
+        hidden = _sizes(args, cfg)
+        jobs = [(run_order, dict(cfg, cell=c, seed=s, hidden=hidden[c]), steps)
+                for c in args.models for s in seeds]
+        config = _record_sizes(args, dict(cfg, models=args.models, seeds=seeds), cfg, hidden)
     else:  # copy
         cfg = dict(base, forget_bias=args.forget_bias, steps=args.steps,
                    eval_every=args.eval_every, test_size=args.test_size,
                    length=args.length, alphabet=args.alphabet)
-        jobs = [(run_copy, dict(cfg, cell=c, T=args.T, seed=s), args.steps)
+        hidden = _sizes(args, dict(cfg, T=args.T))
+        jobs = [(run_copy, dict(cfg, cell=c, T=args.T, seed=s, hidden=hidden[c]), args.steps)
                 for c in args.models for s in seeds]
-        config = dict(cfg, T=args.T, models=args.models, seeds=seeds)
+        config = _record_sizes(args, dict(cfg, T=args.T, models=args.models, seeds=seeds),
+                               cfg, hidden)
     bar = progress_bar(sum(j[2] for j in jobs), e, enabled=bar_on)
     runs = []
     try:

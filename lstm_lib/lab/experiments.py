@@ -1,7 +1,7 @@
-"""The lab's experiments: each trains lstm_lib's LSTM (or RNN) on a task and returns a record.
+"""The lab's experiments: each trains lstm_lib's LSTM (or GRU, or RNN) on a task and returns a record.
 
 Each experiment is a function of one seed and its settings that trains
-``lstm_lib.modules.LSTM`` or ``RNN`` (through :mod:`lstm_lib.lab.train`) and
+``lstm_lib.modules.LSTM``, ``GRU`` or ``RNN`` (through :mod:`lstm_lib.lab.train`) and
 returns a plain dict, ready for JSON. The settings and their defaults are one
 table, :data:`DEFAULTS`: the functions read it, the command line
 (:mod:`lstm_lib.lab.cli`) offers each entry as a flag with the same default,
@@ -76,8 +76,8 @@ _MAY_BE_NONE = ("clip", "input_bias", "stop_mse")
 ABLATION_ARMS = [(0.0, 1.0), (1.0, 1.0), (0.0, None), (1.0, None)]
 
 __all__ = ["run_adding", "run_exp4", "run_order", "run_copy", "run_ablation", "summarize",
-           "settings", "out_of_range", "memory_estimate", "check_memory", "DEFAULTS", "SEEDS",
-           "LIMITS", "ABLATION_ARMS", "EXPERIMENTS", "SCHEMA"]
+           "settings", "out_of_range", "memory_estimate", "check_memory", "model_sizes",
+           "matched_hidden", "DEFAULTS", "SEEDS", "LIMITS", "ABLATION_ARMS", "EXPERIMENTS", "SCHEMA"]
 
 
 def out_of_range(experiment, name, value):
@@ -167,6 +167,23 @@ def check_memory(experiment, total, **overrides):
         raise MemoryError(f"this {experiment} run would need about {_gb(need)} of memory "
                           f"(an estimate), more than half of this machine's {_gb(total)}")
     return need
+
+def model_sizes(experiment, **overrides):
+    """(input_size, output_size) of the models an experiment trains, from its settings."""
+    s = settings(experiment, **overrides)
+    if experiment in ("adding", "ablation", "exp4"):
+        return 2, 1
+    if experiment == "order":
+        return len(tasks.ORDER_SYMBOLS), 2 ** s.n_relevant
+    return s.alphabet + 2, s.alphabet + 2                   # copy: symbols, blank, delimiter
+
+
+def matched_hidden(experiment, cell, hidden, **overrides):
+    """The hidden size that gives ``cell`` the parameter count nearest an LSTM's with
+    ``hidden`` units, read-out included (``train.hidden_for_parameters``): the lab's
+    comparison at an equal parameter count."""
+    d, out = model_sizes(experiment, **overrides)
+    return tr.hidden_for_parameters(cell, d, out, tr.parameter_count("lstm", d, hidden, out))
 
 
 def _train_rng(seed, stream):

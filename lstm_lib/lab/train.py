@@ -1,6 +1,6 @@
 """Training utilities for the lab: a model head, losses, clipping, the loop, evaluation.
 
-The recurrent layer is ``lstm_lib.modules.LSTM`` or ``lstm_lib.modules.RNN``
+The recurrent layer is ``lstm_lib.modules.LSTM``, ``GRU`` or ``RNN``
 (never ``torch.nn.LSTM``); :class:`SequenceModel` adds a linear readout
 y_hat = W_y h_t + b_y, read at each sequence's last step or at every step.
 
@@ -24,17 +24,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..checks import check_in_range, check_positive_int
-from ..modules import LSTM, RNN
-from ..weights import set_gate_bias
+from ..modules import GRU, LSTM, RNN
+from ..weights import gru_param_count, lstm_param_count, rnn_param_count, set_gate_bias
 from .progress import progress_bar
 from .tasks import Batch
 
 __all__ = ["SequenceModel", "make_model", "global_grad_norm", "clip_grad_norm",
            "mse_loss", "class_loss", "copy_loss", "regression_metrics",
            "classification_metrics", "copy_metrics", "train", "first_crossing",
-           "set_deterministic"]
+           "set_deterministic", "parameter_count", "hidden_for_parameters"]
 
-CELLS = ("lstm", "rnn")
+CELLS = ("lstm", "gru", "rnn")
 
 
 def set_deterministic(threads=1):
@@ -46,7 +46,8 @@ def set_deterministic(threads=1):
 class SequenceModel(nn.Module):
     """A recurrent layer and a linear readout.
 
-    cell: "lstm" (``lstm_lib.modules.LSTM``) or "rnn" (``lstm_lib.modules.RNN``, tanh).
+    cell: "lstm" (``lstm_lib.modules.LSTM``), "gru" (``lstm_lib.modules.GRU``) or
+    "rnn" (``lstm_lib.modules.RNN``, tanh).
     readout: "last" gives (B, output_size), read at step L_b of each sequence
     (the last step when ``lengths`` is None); "all" gives (T, B, output_size).
     forget_bias: the LSTM's effective b_f (None keeps PyTorch's uniform draw).
@@ -62,15 +63,18 @@ class SequenceModel(nn.Module):
             raise ValueError(f"cell: expected one of {CELLS}, got {cell!r}")
         if readout not in ("last", "all"):
             raise ValueError(f"readout: expected 'last' or 'all', got {readout!r}")
-        if cell == "rnn" and forget_bias is not None:
-            raise ValueError(f"forget_bias: an RNN has no forget gate, got forget_bias={forget_bias!r}")
-        if cell == "rnn" and input_bias is not None:
-            raise ValueError(f"input_bias: an RNN has no input gate, got input_bias={input_bias!r}")
+        name = {"rnn": "an RNN", "gru": "a GRU"}.get(cell)
+        if name and forget_bias is not None:
+            raise ValueError(f"forget_bias: {name} has no forget gate, got forget_bias={forget_bias!r}")
+        if name and input_bias is not None:
+            raise ValueError(f"input_bias: {name} has no input gate, got input_bias={input_bias!r}")
         self.cell, self.readout = cell, readout
         if cell == "lstm":
             self.rnn = LSTM(input_size, hidden_size, num_layers, forget_bias=forget_bias)
             if input_bias is not None:
                 set_gate_bias(self.rnn, "i", input_bias)
+        elif cell == "gru":
+            self.rnn = GRU(input_size, hidden_size, num_layers)
         else:
             self.rnn = RNN(input_size, hidden_size, num_layers)
         self.head = nn.Linear(hidden_size, check_positive_int(output_size, "output_size"))
@@ -104,6 +108,28 @@ def make_model(cell, input_size, hidden_size, output_size, readout="last",
     torch.manual_seed(seed)
     return SequenceModel(cell, input_size, hidden_size, output_size, readout,
                          forget_bias, num_layers, input_bias).to(dtype)
+
+
+def parameter_count(cell, input_size, hidden_size, output_size, num_layers=1) -> int:
+    """Parameters of a :class:`SequenceModel`: the recurrent layer (torch.nn's two biases)
+    and the read-out's n * output_size + output_size."""
+    if cell not in CELLS:
+        raise ValueError(f"cell: expected one of {CELLS}, got {cell!r}")
+    count = {"lstm": lstm_param_count, "gru": gru_param_count, "rnn": rnn_param_count}[cell]
+    out = check_positive_int(output_size, "output_size")
+    return count(input_size, hidden_size, num_layers) + hidden_size * out + out
+
+
+def hidden_for_parameters(cell, input_size, output_size, target, num_layers=1) -> int:
+    """The hidden size n whose :func:`parameter_count` is nearest ``target`` (the smaller
+    n on a tie): how the lab compares models at an equal parameter count."""
+    target = check_positive_int(target, "target")
+    n = 1
+    while parameter_count(cell, input_size, n + 1, output_size, num_layers) <= target:
+        n += 1
+    below = parameter_count(cell, input_size, n, output_size, num_layers)
+    above = parameter_count(cell, input_size, n + 1, output_size, num_layers)
+    return n + 1 if above - target < target - below else n
 
 
 # --------------------------------------------------------------------------- gradient norm

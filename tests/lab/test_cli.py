@@ -140,7 +140,7 @@ def test_cli_writes_and_refuses_to_overwrite(tmp_path, capsys):
     (["adding", "--out", "/no/such/dir/x.json"], "does not exist"),
     (["adding", "--out", "{tmp}"], "is a directory"),
     (["adding", "--out", "{tmp}/ro/x.json"], "cannot write"),
-    (["adding", "--models", "lstm,gru", "--out", "x.json"], "--models"),
+    (["adding", "--models", "lstm,cnn", "--out", "x.json"], "--models"),
     (["ablation", "--clip", "none", "--out", "x.json"], "--clip"),
     (["adding"], "--out"),
 ])
@@ -280,3 +280,46 @@ def test_every_flag_defaults_to_the_table(experiment):
     for name, value in experiments.DEFAULTS[experiment].items():
         assert getattr(args, "relevant" if name == "n_relevant" else name) == value, name
     assert args.seeds == experiments.SEEDS[experiment]
+
+
+# --------------------------------------------------------------------------- the GRU and equal parameter counts
+
+@pytest.mark.parametrize("experiment, extra", [
+    ("adding", ["--T", "6", "--steps", "2", "--eval-every", "1", "--test-size", "8"]),
+    ("copy", ["--T", "3", "--steps", "2", "--eval-every", "1", "--test-size", "4", "--length", "2",
+              "--alphabet", "3"]),
+    ("order", ["--epochs", "1", "--train-size", "10", "--test-size", "10", "--batch", "10"]),
+])
+def test_cli_match_params_gives_each_model_the_lstms_count(experiment, extra, tmp_path):
+    out = tmp_path / "m.json"
+    args = [experiment, *extra, "--seeds", "1", "--hidden", "8", "--models", "lstm,gru,rnn",
+            "--match-params", "--out", str(out), "--quiet"]
+    assert cli.main(args) == 0
+    data = json.loads(out.read_text())
+    check_schema(data)
+    cfg = data["config"]
+    sizes = experiments.model_sizes(experiment, **{k: v for k, v in cfg.items()
+                                                   if k in experiments.DEFAULTS[experiment]})
+    target = cfg["match_params"]["parameters"]
+    assert cfg["match_params"] == {"reference": "lstm", "hidden": 8, "parameters": target}
+    assert cfg["hidden_by_model"]["lstm"] == 8
+    assert cfg["hidden_by_model"]["gru"] > 8 and cfg["hidden_by_model"]["rnn"] > cfg["hidden_by_model"]["gru"]
+    for cell, n in cfg["hidden_by_model"].items():
+        assert cfg["parameters_by_model"][cell] == train_counts(cell, sizes, n)
+        gap = abs(cfg["parameters_by_model"][cell] - target)          # no other size is nearer
+        assert gap <= min(abs(train_counts(cell, sizes, m) - target) for m in (n - 1, n + 1) if m)
+    assert [r["cell"] for r in data["runs"]] == ["lstm", "gru", "rnn"]
+
+
+def train_counts(cell, sizes, n):
+    from lstm_lib.lab import train
+    return sum(p.numel() for p in train.make_model(cell, sizes[0], n, sizes[1]).parameters())
+
+
+def test_cli_without_match_params_records_no_sizes(tmp_path):
+    out = tmp_path / "a.json"
+    assert cli.main(["adding", "--T", "4", "--steps", "1", "--eval-every", "1", "--test-size", "4",
+                     "--seeds", "1", "--hidden", "3", "--models", "gru", "--out", str(out),
+                     "--quiet"]) == 0
+    cfg = json.loads(out.read_text())["config"]
+    assert cfg["models"] == ["gru"] and "hidden_by_model" not in cfg and "match_params" not in cfg

@@ -111,3 +111,22 @@ def test_memory_estimate_bounds_a_measured_run():
     peak = int(r.stdout.split()[-1])
     estimate = E.memory_estimate("adding", **kw)
     assert peak <= estimate <= 2 * peak, (peak, estimate)
+
+def test_model_sizes_and_matched_hidden():
+    assert E.model_sizes("adding") == (2, 1)
+    assert E.model_sizes("copy") == (10, 10)
+    assert E.model_sizes("copy", alphabet=4) == (6, 6)
+    assert E.model_sizes("order") == (8, 4) and E.model_sizes("order", n_relevant=3) == (8, 8)
+    assert E.matched_hidden("adding", "lstm", 16) == 16
+    assert E.matched_hidden("adding", "gru", 16) == 19
+    assert E.matched_hidden("copy", "rnn", 64) == 131
+
+
+def test_run_functions_train_a_gru():
+    r = E.run_adding("gru", T=6, steps=4, hidden=3, test_size=8, eval_every=2)
+    assert r["cell"] == "gru" and r["forget_bias"] is None and len(r["test_mse"]) == 3
+    r = E.run_copy("gru", T=3, steps=2, hidden=3, test_size=4, eval_every=1, length=2, alphabet=3)
+    assert r["cell"] == "gru" and len(r["copy_accuracy"]) == 3
+    r = E.run_order("gru", hidden=3, batch=10, epochs=1, train_size=10, test_size=10)
+    assert r["cell"] == "gru" and r["parameters"] == sum(
+        p.numel() for p in E.tr.make_model("gru", 8, 3, 4).parameters())

@@ -15,7 +15,7 @@ from torch import nn
 
 from lstm_lib.lab import tasks
 from lstm_lib.lab import train as tr
-from lstm_lib.modules import LSTM, RNN
+from lstm_lib.modules import GRU, LSTM, RNN
 from helpers import assert_close
 
 torch.set_num_threads(1)
@@ -73,7 +73,7 @@ def test_model_uses_lstm_lib_modules():
     assert isinstance(tr.make_model("lstm", 2, 5, 1).rnn, LSTM)
     assert isinstance(tr.make_model("rnn", 2, 5, 1).rnn, RNN)
     with pytest.raises(ValueError, match="cell"):
-        tr.make_model("gru", 2, 5, 1)
+        tr.make_model("cnn", 2, 5, 1)
     with pytest.raises(ValueError, match="forget_bias"):
         tr.make_model("rnn", 2, 5, 1, forget_bias=1.0)
     with pytest.raises(ValueError, match="readout"):
@@ -289,3 +289,44 @@ def test_make_model_float64_starts_from_the_float32_draw_and_reads_float32_batch
     assert torch.allclose(m64(x).float(), m32(x), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="dtype"):
         tr.make_model("lstm", 2, 4, 1, dtype=torch.float16)
+
+
+# --------------------------------------------------------------------------- the GRU, and equal parameter counts
+
+def test_gru_model_and_its_errors():
+    m = tr.make_model("gru", 2, 5, 1, seed=3, dtype=torch.float64)
+    assert isinstance(m.rnn, GRU) and m.cell == "gru"
+    assert tr.CELLS == ("lstm", "gru", "rnn")
+    with pytest.raises(ValueError, match=r"forget_bias: a GRU has no forget gate"):
+        tr.make_model("gru", 2, 5, 1, forget_bias=1.0)
+    with pytest.raises(ValueError, match=r"input_bias: a GRU has no input gate"):
+        tr.make_model("gru", 2, 5, 1, input_bias=-1.0)
+    batch = tasks.adding_problem(6, 4, rng=0)
+    ref = nn.GRU(2, 5, dtype=torch.float64)
+    ref.load_state_dict(m.rnn.state_dict())
+    h, _ = ref(batch.x.double())
+    assert_close(m(batch.x), m.head(h[-1]), 1e-12, "GRU model read-out")
+
+
+@pytest.mark.parametrize("cell", tr.CELLS)
+@pytest.mark.parametrize("d, n, out", [(2, 16, 1), (10, 64, 10), (6, 1, 4)])
+def test_parameter_count_is_the_models_numel(cell, d, n, out):
+    m = tr.make_model(cell, d, n, out)
+    assert tr.parameter_count(cell, d, n, out) == sum(p.numel() for p in m.parameters())
+
+
+def test_hidden_for_parameters_is_the_nearest_count():
+    target = tr.parameter_count("lstm", 2, 16, 1)
+    assert tr.hidden_for_parameters("lstm", 2, 1, target) == 16
+    for cell in ("gru", "rnn"):
+        n = tr.hidden_for_parameters(cell, 2, 1, target)
+        gap = abs(tr.parameter_count(cell, 2, n, 1) - target)
+        assert gap <= abs(tr.parameter_count(cell, 2, n - 1, 1) - target)
+        assert gap <= abs(tr.parameter_count(cell, 2, n + 1, 1) - target)
+    assert tr.hidden_for_parameters("gru", 2, 1, target) == 19
+    assert tr.hidden_for_parameters("rnn", 2, 1, target) == 34
+    assert tr.hidden_for_parameters("rnn", 2, 1, 1) == 1           # never below one unit
+    with pytest.raises(ValueError, match=r"target: expected a positive integer"):
+        tr.hidden_for_parameters("gru", 2, 1, 0)
+    with pytest.raises(ValueError, match=r"cell: expected one of"):
+        tr.parameter_count("cnn", 2, 3, 1)

@@ -7,6 +7,7 @@
     python -m lstm_lib.lab order    --seeds 3 --out results/order.json
     python -m lstm_lib.lab copy     --T 20 --seeds 3 --out results/copy_T20.json
     python -m lstm_lib.lab ablation --T 100 --seeds 5 --out results/ablation_T100.json
+    python -m lstm_lib.lab charlm   --out results/charlm.json     # also writes results/charlm_*.pt
 
 ``python -m lstm_lib.lab TASK --help`` lists every setting; each flag's
 default is the experiment's entry in :data:`lstm_lib.lab.experiments.DEFAULTS`.
@@ -28,7 +29,9 @@ import torch
 from . import results as R
 from . import train as tr
 from .experiments import (ABLATION_ARMS, DEFAULTS, EXPERIMENTS, SCHEMA, SEEDS, run_adding,
-                          run_copy, run_exp4, run_order, summarize)
+                          run_charlm, run_copy, run_exp4, run_order, summarize)
+from .charlm import EVAL_STREAMS
+from .corpus import V, load_corpus
 from .progress import progress_bar
 
 __all__ = ["main", "build_parser", "environment"]
@@ -79,16 +82,20 @@ _FLAGS = {
     "train_size": (R.positive_int, "sequences per epoch"),
     "length": (R.positive_int, "symbols to copy"),
     "alphabet": (R.positive_int, "distinct symbols"),
+    "lr_final": (R.positive_float, "the learning rate at the last step (a half cosine from --lr)"),
 }
 _T_HELP = {"adding": "sequence length (>= 2)", "ablation": "sequence length (>= 2)",
            "exp4": "minimal sequence length (>= 20)",
-           "copy": "blank gap (total length T + 2 length)"}
+           "copy": "blank gap (total length T + 2 length)",
+           "charlm": "characters per training step and stream (truncated BPTT)"}
 _HELP = {"adding": "LSTM vs tanh RNN on the adding problem",
          "ablation": "forget bias 0 vs 1, clipping on vs off (adding problem)",
          "exp4": "Hochreiter & Schmidhuber's Experiment 4, to their criterion",
          "order": "temporal-order classification, accuracy per epoch",
-         "copy": "copy memory: cross-entropy against the memoryless baseline"}
-_PARSER_ORDER = ("adding", "ablation", "exp4", "order", "copy")
+         "copy": "copy memory: cross-entropy against the memoryless baseline",
+         "charlm": "character-level language model of the course's own source (data/corpus.txt); "
+                   "also writes each trained state_dict beside --out"}
+_PARSER_ORDER = ("adding", "ablation", "exp4", "order", "copy", "charlm")
 
 
 def build_parser():
@@ -108,8 +115,11 @@ def build_parser():
         defaults = DEFAULTS[e]
         if "T" in defaults:
             p.add_argument("--T", type=R.positive_int, default=defaults["T"], help=_T_HELP[e])
-        if e in ("adding", "order", "copy"):
+        if e in ("adding", "order", "copy", "charlm"):
             p.add_argument("--models", type=_models, default=["lstm", "rnn"], help="e.g. lstm,rnn")
+        if e == "charlm":
+            p.add_argument("--corpus", type=Path, default=Path("data/corpus.txt"),
+                           help="the frozen corpus (its .sha256 and .json beside it)")
         if e == "order":
             p.add_argument("--relevant", type=int, choices=(2, 3), default=defaults["n_relevant"],
                            help="2: Experiment 6a (4 classes), 3: 6b (8 classes)")
@@ -118,6 +128,12 @@ def build_parser():
                 p.add_argument("--" + name.replace("_", "-"), type=kind, default=defaults[name],
                                help=help_)
     return parser
+
+
+def weights_path(out, cell, seed):
+    """Where ``charlm`` saves a trained state_dict: beside the results file, named after it."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}_{cell}_seed{seed}.pt")
 
 
 def _check_task_args(parser, args):
@@ -130,6 +146,18 @@ def _check_task_args(parser, args):
         parser.error("--forget-bias: the ablation sets the forget bias itself (0 and 1)")
     if e == "ablation" and args.clip is None:
         parser.error("--clip: the ablation compares clipping at this value with none; give a number")
+    if e == "charlm":
+        if args.lr_final > args.lr:
+            parser.error(f"--lr-final: expected at most --lr ({args.lr:g}), got {args.lr_final:g}")
+        try:
+            load_corpus(args.corpus)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--corpus: {exc}")
+        for cell in args.models:
+            for seed in range(args.seeds):
+                w = weights_path(args.out, cell, seed)
+                if w.exists() and not args.force:
+                    parser.error(f"--out: {w} (the {cell} weights) exists; pass --force to overwrite it")
 
 
 # --------------------------------------------------------------------------- running
@@ -167,6 +195,16 @@ def _run_all(args, bar_on):
         steps = args.epochs * math.ceil(args.train_size / args.batch)
         jobs = [(run_order, dict(cfg, cell=c, seed=s), steps) for c in args.models for s in seeds]
         config = dict(cfg, models=args.models, seeds=seeds)
+    elif e == "charlm":
+        data = load_corpus(args.corpus)
+        cfg = dict(base, forget_bias=args.forget_bias, steps=args.steps, T=args.T,
+                   eval_every=args.eval_every, lr_final=args.lr_final)
+        jobs = [(run_charlm, dict(cfg, cell=c, seed=s, corpus=data,
+                                  weights=weights_path(args.out, c, s)), args.steps)
+                for c in args.models for s in seeds]
+        config = dict(cfg, models=args.models, seeds=seeds, corpus=str(args.corpus),
+                      corpus_sha256=data.sha256, vocab_size=V, eval_streams=EVAL_STREAMS,
+                      splits=data.manifest["splits"])
     else:  # copy
         cfg = dict(base, forget_bias=args.forget_bias, steps=args.steps,
                    eval_every=args.eval_every, test_size=args.test_size,

@@ -50,3 +50,25 @@ def test_settings_are_the_table_with_overrides():
 def test_run_ablation_runs_every_arm_and_seed():
     runs = E.run_ablation(seeds=(0,), T=6, steps=2, hidden=3, test_size=8, eval_every=1)
     assert [(r["forget_bias"], r["clip"]) for r in runs] == E.ABLATION_ARMS
+
+
+def test_cosine_lr_falls_from_lr_to_lr_final():
+    lr_at = E.cosine_lr(0.01, 0.001, 5)
+    assert [round(lr_at(s), 6) for s in range(1, 6)] == [0.01, 0.008682, 0.0055, 0.002318, 0.001]
+
+
+def test_run_charlm_is_deterministic_and_saves_its_weights(tmp_path):
+    kw = dict(hidden=4, batch=4, T=10, steps=3, eval_every=2)
+    a = E.run_charlm("lstm", weights=tmp_path / "a.pt", **kw)
+    b = E.run_charlm("lstm", weights=tmp_path / "b.pt", **kw)
+    for r in (a, b):
+        r.pop("seconds")
+        r.pop("weights")
+    assert a == b
+    assert a["steps"] == [0, 2, 3] and len(a["valid_bpc"]) == 3 and a["characters_seen"] == 120
+    assert a["parameters"] == 4 * (4 * 97 + 4 * 4 + 2 * 4) + 4 * 97 + 97
+    state = torch.load(tmp_path / "a.pt", weights_only=True)
+    assert sorted(state) == ["head.bias", "head.weight", "rnn.bias_hh_l0", "rnn.bias_ih_l0",
+                             "rnn.weight_hh_l0", "rnn.weight_ih_l0"]
+    r = E.run_charlm("rnn", **kw)
+    assert r["weights"] is None and r["forget_bias"] is None

@@ -44,7 +44,7 @@ DEFAULTS = {
                   test_size=1000, n_relevant=2),
     "copy": dict(_TRAINING, T=20, hidden=64, batch=32, lr=0.01, steps=2000, eval_every=50,
                  test_size=500, length=10, alphabet=8),
-    "charlm": dict(_TRAINING, T=100, hidden=128, batch=32, lr=0.04, lr_final=4e-4, steps=3000,
+    "charlm": dict(_TRAINING, T=100, hidden=128, batch=32, lr=0.04, lr_final=4e-4, steps=1500,
                    eval_every=100),
 }
 

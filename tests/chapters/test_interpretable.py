@@ -1,4 +1,4 @@
-"""lstm_lib.chapters.charlm: the properties of source positions, the cell search and the committed model."""
+"""lstm_lib.chapters.interpretable: the properties of source positions, the cell search and the committed model."""
 import io
 import json
 import tokenize
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_lib.chapters import charlm as ch
+from lstm_lib.chapters import interpretable as ch
 from lstm_lib.lab import analysis
 from lstm_lib.lab import charlm as lm
 from lstm_lib.lab import corpus as C

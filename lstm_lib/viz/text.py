@@ -37,13 +37,17 @@ def bins(values, k=len(COLOURS)) -> np.ndarray:
 
 
 def bin_margin(values, k=len(COLOURS)) -> float:
-    """The smallest distance from a value inside (-1, 1) to a bin edge (inf if none is inside)."""
+    """The smallest distance from a value to an edge between two bins (inf if there is no value).
+
+    Only the k - 1 inner edges count: a value near -1 or +1 stays in the end bin
+    on either side of it, since values beyond are clipped into that bin.
+    """
     v = np.asarray(values, dtype=np.float64).ravel()
-    v = v[(v > -1.0) & (v < 1.0)]
-    if v.size == 0:
+    if v.size == 0 or k < 2:
         return float("inf")
-    scaled = (v + 1.0) * k / 2.0
-    return float(np.min(np.abs(scaled - np.round(scaled))) * 2.0 / k)
+    scaled = (np.clip(v, -1.0, 1.0) + 1.0) * k / 2.0
+    edge = np.clip(np.round(scaled), 1, k - 1)
+    return float(np.min(np.abs(scaled - edge)) * 2.0 / k)
 
 
 def _luminance(colour: str) -> float:

@@ -25,7 +25,9 @@ def test_bins_and_their_margin():
     edge = -1 + 2 / k
     assert T.bins([edge - 1e-9, edge + 1e-9]).tolist() == [0, 1]
     assert T.bin_margin([edge + 1e-6]) == pytest.approx(1e-6, rel=1e-3)
-    assert T.bin_margin([-1.0, 1.0, 3.0]) == float("inf")        # clipped values cannot move
+    # -1 and +1 are no edges: a value near them (or beyond, clipped) stays in the end bin
+    assert T.bin_margin([-1.0, 1.0 - 1e-12, 3.0]) == pytest.approx(2 / k)
+    assert T.bin_margin([]) == float("inf")
 
 
 def test_html_merges_runs_escapes_and_states_its_colours():

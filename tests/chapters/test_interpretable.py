@@ -144,7 +144,6 @@ def test_gate_saturation_counts_the_fractions():
 RESULTS = ROOT / "results" / "charlm.json"
 
 
-@pytest.mark.skipif(not RESULTS.exists(), reason="no committed results/charlm.json yet")
 @pytest.mark.parametrize("cell", ["lstm", "rnn"])
 def test_the_committed_weights_give_the_committed_bits_per_char(cell):
     data = json.loads(RESULTS.read_text())

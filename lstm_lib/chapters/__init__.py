@@ -5,7 +5,8 @@
     gates       Chapter 3   one gate at a time, the hand-built latch, the forget bias at init
     assembly    Chapter 4   parameter counts, FLOPs, the gradient at initialisation
     gradients   Chapter 5   the two tracks of the gradient, exploding cases, the 1997 cell
-    gru         the GRU     its direct road diag(z), the update-gate explorer, the seed tables
+    interpretable  Chapter 7  properties of source positions, the search for interpretable cells
+    gru         Chapter 8   its direct road diag(z), the update-gate explorer, the seed tables
 
 May import: the core (lstm_lib's own modules), lstm_lib.lab and lstm_lib.viz.
 A chapter never imports another chapter: what two chapters share moves down,

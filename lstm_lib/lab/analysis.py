@@ -4,7 +4,8 @@
 reference exposes every one: :func:`lstm_trace` copies a trained module's
 weights out (``weights.lstm_params_from_torch``) and runs
 ``reference.lstm_forward``; :func:`hold_statistics` then asks, unit by unit,
-which ones write the adding problem's first marked value and keep it.
+which ones write the adding problem's first marked value and keep it, and
+:func:`gate_saturation` counts how often each gate sits near 0 or near 1.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..reference import lstm_forward
 from ..weights import lstm_params_from_torch
 from . import train as tr
 
-__all__ = ["lstm_trace", "hold_statistics"]
+__all__ = ["lstm_trace", "hold_statistics", "gate_saturation"]
 
 
 def lstm_trace(model, x):
@@ -92,3 +93,27 @@ def hold_statistics(trace, positions, values, write_threshold=0.5, hold_threshol
         "i_unmarked_median": np.median(i[~marked], axis=0).tolist(),
         "writers": writers, "holders": holders, "f_min": float(f.min()),
     }
+
+
+def gate_saturation(trace, mask=None, low=0.1, high=0.9) -> dict:
+    """How often each unit's gates are saturated, as Karpathy, Johnson and Fei-Fei (2015) counted.
+
+    A gate is *left-saturated* at a step where its value is below ``low`` (nearly
+    shut) and *right-saturated* where it is above ``high`` (nearly open).
+    trace: an LSTMTrace, gates (T, B, n); mask: boolean (T, B), the positions to
+    count (all when None). Returns {"f", "i", "o"}: each {"left": (n,), "right":
+    (n,)} fractions of the counted positions, as lists.
+    """
+    if not 0 < low < high < 1:
+        raise ValueError(f"low, high: expected 0 < low < high < 1, got {low!r} and {high!r}")
+    T, B, n = trace.f.shape
+    mask = np.ones((T, B), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    if mask.shape != (T, B):
+        raise ValueError(f"mask: expected shape (T={T}, B={B}), got {mask.shape}")
+    if not mask.any():
+        raise ValueError("mask: expected at least one position to count, got none")
+    out = {}
+    for name in ("f", "i", "o"):
+        g = getattr(trace, name)[mask]                      # (P, n)
+        out[name] = {"left": (g < low).mean(0).tolist(), "right": (g > high).mean(0).tolist()}
+    return out

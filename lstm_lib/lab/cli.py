@@ -14,6 +14,8 @@ gives each one the hidden size whose parameter count (read-out included) is
 nearest that of an LSTM with ``--hidden`` units, instead of ``--hidden`` itself;
 the results file's config then records ``hidden_by_model`` and ``parameters_by_model``.
 
+    python -m lstm_lib.lab charlm   --out results/charlm.json     # also writes results/charlm_*.pt
+
 ``python -m lstm_lib.lab TASK --help`` lists every setting; each flag's
 default is the experiment's entry in :data:`lstm_lib.lab.experiments.DEFAULTS`,
 and its range the entry in :data:`~lstm_lib.lab.experiments.LIMITS`. Before
@@ -37,9 +39,11 @@ import torch
 
 from . import results as R
 from . import train as tr
-from .experiments import (ABLATION_ARMS, DEFAULTS, EXPERIMENTS, SCHEMA, SEEDS, check_memory,
-                          matched_hidden, model_sizes, out_of_range, run_adding, run_copy,
-                          run_exp4, run_order, summarize)
+from .experiments import (ABLATION_ARMS, DEFAULTS, EXPERIMENTS, MEMORY_ESTIMATED, SCHEMA, SEEDS,
+                          check_memory, matched_hidden, model_sizes, out_of_range, run_adding,
+                          run_charlm, run_copy, run_exp4, run_order, summarize)
+from .charlm import EVAL_STREAMS
+from .corpus import V, load_corpus
 from .progress import progress_bar
 
 __all__ = ["main", "build_parser", "environment"]
@@ -90,16 +94,20 @@ _FLAGS = {
     "train_size": (R.positive_int, "sequences per epoch"),
     "length": (R.positive_int, "symbols to copy"),
     "alphabet": (R.positive_int, "distinct symbols"),
+    "lr_final": (R.positive_float, "the learning rate at the last step (a half cosine from --lr)"),
 }
 _T_HELP = {"adding": "sequence length (>= 2)", "ablation": "sequence length (>= 2)",
            "exp4": "minimal sequence length (>= 20)",
-           "copy": "blank gap (total length T + 2 length)"}
+           "copy": "blank gap (total length T + 2 length)",
+           "charlm": "characters per training step and stream (truncated BPTT)"}
 _HELP = {"adding": "LSTM vs tanh RNN on the adding problem",
          "ablation": "forget bias 0 vs 1, clipping on vs off (adding problem)",
          "exp4": "Hochreiter & Schmidhuber's Experiment 4, to their criterion",
          "order": "temporal-order classification, accuracy per epoch",
-         "copy": "copy memory: cross-entropy against the memoryless baseline"}
-_PARSER_ORDER = ("adding", "ablation", "exp4", "order", "copy")
+         "copy": "copy memory: cross-entropy against the memoryless baseline",
+         "charlm": "character-level language model of the course's own source (data/corpus.txt); "
+                   "also writes each trained state_dict beside --out"}
+_PARSER_ORDER = ("adding", "ablation", "exp4", "order", "copy", "charlm")
 
 
 def build_parser():
@@ -119,12 +127,16 @@ def build_parser():
         defaults = DEFAULTS[e]
         if "T" in defaults:
             p.add_argument("--T", type=R.positive_int, default=defaults["T"], help=_T_HELP[e])
-        if e in ("adding", "order", "copy"):
+        if e in ("adding", "order", "copy", "charlm"):
             p.add_argument("--models", type=_models, default=["lstm", "rnn"],
                            help="e.g. lstm,gru,rnn")
+        if e in ("adding", "order", "copy"):
             p.add_argument("--match-params", action="store_true",
                            help="give each model the hidden size whose parameter count is "
                                 "nearest an LSTM's with --hidden units")
+        if e == "charlm":
+            p.add_argument("--corpus", type=Path, default=Path("data/corpus.txt"),
+                           help="the frozen corpus (its .sha256 and .json beside it)")
         if e == "order":
             p.add_argument("--relevant", type=int, choices=(2, 3), default=defaults["n_relevant"],
                            help="2: Experiment 6a (4 classes), 3: 6b (8 classes)")
@@ -139,6 +151,11 @@ def _settings(args):
     """The experiment's settings as parsed: {name in DEFAULTS: value}."""
     return {name: getattr(args, "relevant" if name == "n_relevant" else name)
             for name in DEFAULTS[args.experiment]}
+
+def weights_path(out, cell, seed):
+    """Where ``charlm`` saves a trained state_dict: beside the results file, named after it."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}_{cell}_seed{seed}.pt")
 
 
 def _check_task_args(parser, args):
@@ -158,12 +175,25 @@ def _check_task_args(parser, args):
         parser.error("--forget-bias: the ablation sets the forget bias itself (0 and 1)")
     if e == "ablation" and args.clip is None:
         parser.error("--clip: the ablation compares clipping at this value with none; give a number")
-    try:
-        check_memory(e, R.memory_total(), **_settings(args))
-    except MemoryError as exc:
-        sizes = [f for f in ("--T", "--length", "--batch", "--test-size", "--train-size",
-                             "--hidden") if f[2:].replace("-", "_") in DEFAULTS[e]]
-        parser.error(f"{exc}; reduce {', '.join(sizes)}")
+    if e in MEMORY_ESTIMATED:
+        try:
+            check_memory(e, R.memory_total(), **_settings(args))
+        except MemoryError as exc:
+            sizes = [f for f in ("--T", "--length", "--batch", "--test-size", "--train-size",
+                                 "--hidden") if f[2:].replace("-", "_") in DEFAULTS[e]]
+            parser.error(f"{exc}; reduce {', '.join(sizes)}")
+    if e == "charlm":
+        if args.lr_final > args.lr:
+            parser.error(f"--lr-final: expected at most --lr ({args.lr:g}), got {args.lr_final:g}")
+        try:
+            load_corpus(args.corpus)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--corpus: {exc}")
+        for cell in args.models:
+            for seed in range(args.seeds):
+                w = weights_path(args.out, cell, seed)
+                if w.exists() and not args.force:
+                    parser.error(f"--out: {w} (the {cell} weights) exists; pass --force to overwrite it")
 
 
 # --------------------------------------------------------------------------- running
@@ -226,6 +256,16 @@ def _run_all(args, bar_on):
         jobs = [(run_order, dict(cfg, cell=c, seed=s, hidden=hidden[c]), steps)
                 for c in args.models for s in seeds]
         config = _record_sizes(args, dict(cfg, models=args.models, seeds=seeds), cfg, hidden)
+    elif e == "charlm":
+        data = load_corpus(args.corpus)
+        cfg = dict(base, forget_bias=args.forget_bias, steps=args.steps, T=args.T,
+                   eval_every=args.eval_every, lr_final=args.lr_final)
+        jobs = [(run_charlm, dict(cfg, cell=c, seed=s, corpus=data,
+                                  weights=weights_path(args.out, c, s)), args.steps)
+                for c in args.models for s in seeds]
+        config = dict(cfg, models=args.models, seeds=seeds, corpus=str(args.corpus),
+                      corpus_sha256=data.sha256, vocab_size=V, eval_streams=EVAL_STREAMS,
+                      splits=data.manifest["splits"])
     else:  # copy
         cfg = dict(base, forget_bias=args.forget_bias, steps=args.steps,
                    eval_every=args.eval_every, test_size=args.test_size,

@@ -13,21 +13,27 @@ memory is refused before it allocates anything (:func:`check_memory`).
 """
 from __future__ import annotations
 
+import hashlib
 import inspect
+import io
 import math
 import numbers
+import os
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import torch
 
+from . import charlm as lm
+from . import corpus as text
 from . import results as R
 from . import tasks
 from . import train as tr
 
 SCHEMA = "lstm_lib.lab/1"
 TEST_SEED = 2**20        # the test sets are the same for every seed and model
-EXPERIMENTS = ("adding", "exp4", "order", "copy", "ablation")
+EXPERIMENTS = ("adding", "exp4", "order", "copy", "ablation", "charlm")
 
 _TRAINING = dict(clip=1.0, forget_bias=1.0, input_bias=None)
 _ADDING = dict(_TRAINING, T=100, hidden=16, batch=32, lr=0.02, steps=1500, eval_every=25,
@@ -44,10 +50,12 @@ DEFAULTS = {
                   test_size=1000, n_relevant=2),
     "copy": dict(_TRAINING, T=20, hidden=64, batch=32, lr=0.01, steps=2000, eval_every=50,
                  test_size=500, length=10, alphabet=8),
+    "charlm": dict(_TRAINING, T=100, hidden=128, batch=32, lr=0.04, lr_final=4e-4, steps=1500,
+                   eval_every=100),
 }
 
 #: How many seeds (0..N-1) the command line and :func:`run_ablation` run by default.
-SEEDS = {"adding": 3, "ablation": 5, "exp4": 5, "order": 3, "copy": 3}
+SEEDS = {"adding": 3, "ablation": 5, "exp4": 5, "order": 3, "copy": 3, "charlm": 1}
 
 # Ranges: what a run on one machine can use. Integers are inclusive [low, high]; for the
 # numbers marked open, low itself is excluded (a learning rate of 0 learns nothing).
@@ -60,9 +68,9 @@ _RANGES = {
     "stop_mse": (_OPEN, 0, 100), "max_sequences": (_INT, 1, 1_000_000_000),
     "epochs": (_INT, 1, 100_000), "train_size": (_INT, 1, 10_000_000),
     "length": (_INT, 1, 10_000), "alphabet": (_INT, 2, 1000), "n_relevant": (_INT, 2, 3),
-    "seeds": (_INT, 1, 1000),
+    "lr_final": (_OPEN, 0, 10), "seeds": (_INT, 1, 1000),
 }
-_LOWEST_T = {"adding": 2, "ablation": 2, "exp4": 20, "copy": 1}    # the tasks' own minimum
+_LOWEST_T = {"adding": 2, "ablation": 2, "exp4": 20, "copy": 1, "charlm": 2}  # the tasks' own minimum
 
 #: The range of every setting of :data:`DEFAULTS` (and of the number of seeds), per
 #: experiment: ``(kind, low, high)``, kind "integer", "number" or "open" (a number > low).
@@ -72,12 +80,16 @@ LIMITS = {e: {name: (_RANGES["T"][0], _LOWEST_T[e], _RANGES["T"][2]) if name == 
               else _RANGES[name] for name in [*DEFAULTS[e], "seeds"]} for e in DEFAULTS}
 _MAY_BE_NONE = ("clip", "input_bias", "stop_mse")
 
+#: The experiments :func:`memory_estimate` knows (charlm's model and corpus have fixed sizes).
+MEMORY_ESTIMATED = ("adding", "ablation", "exp4", "order", "copy")
+
 #: The ablation's arms: (forget_bias, clip), clip None meaning no clipping.
 ABLATION_ARMS = [(0.0, 1.0), (1.0, 1.0), (0.0, None), (1.0, None)]
 
-__all__ = ["run_adding", "run_exp4", "run_order", "run_copy", "run_ablation", "summarize",
+__all__ = ["run_adding", "run_exp4", "run_order", "run_copy", "run_ablation", "run_charlm",
+           "cosine_lr", "summarize",
            "settings", "out_of_range", "memory_estimate", "check_memory", "model_sizes",
-           "matched_hidden", "DEFAULTS", "SEEDS", "LIMITS", "ABLATION_ARMS", "EXPERIMENTS", "SCHEMA"]
+           "matched_hidden", "DEFAULTS", "SEEDS", "LIMITS", "MEMORY_ESTIMATED", "ABLATION_ARMS", "EXPERIMENTS", "SCHEMA"]
 
 
 def out_of_range(experiment, name, value):
@@ -363,6 +375,63 @@ def run_ablation(seeds=None, arms=ABLATION_ARMS, *, progress=None, **overrides):
             for fb, clip in arms for seed in seeds]
 
 
+def cosine_lr(lr, lr_final, steps):
+    """The schedule of :func:`run_charlm`: lr at step 1, lr_final at the last, a half cosine between."""
+    def lr_at(step):
+        done = (step - 1) / max(steps - 1, 1)
+        return lr_final + 0.5 * (lr - lr_final) * (1 + math.cos(math.pi * done))
+    return lr_at
+
+
+def run_charlm(cell="lstm", seed=0, *, corpus="data/corpus.txt", weights=None, progress=None,
+               return_model=False, **overrides):
+    """A character-level language model of the frozen corpus (:mod:`lstm_lib.lab.corpus`).
+
+    Trains :class:`lstm_lib.lab.charlm.CharLM` (one layer of ``hidden`` units) on the
+    training split, read as ``batch`` parallel streams of ``T`` characters per step with
+    the state carried across steps (truncated backpropagation through time), with Adam
+    whose learning rate falls from ``lr`` to ``lr_final`` along a half cosine. Every
+    ``eval_every`` steps it measures bits per character on the validation split; at the
+    end, on the test split (the held-out text) and on a training sample of the same
+    length as the validation split. ``weights``: a path to save the trained state_dict
+    to (float32, ``torch.save``). Settings: ``DEFAULTS["charlm"]``.
+    """
+    s = settings("charlm", **overrides)
+    data = corpus if isinstance(corpus, text.Corpus) else text.load_corpus(corpus)
+    train_ids, valid_ids, test_ids = (data.ids(k) for k in text.SPLITS)
+    model = lm.make_charlm(cell, s.hidden, forget_bias=_lstm_only(cell, s.forget_bias),
+                           input_bias=_lstm_only(cell, s.input_bias), seed=seed)
+    batches = text.StreamBatches(train_ids, s.batch, s.T, rng=_train_rng(seed, 7))
+    hist = tr.train(model, batches, lm.lm_loss(), s.steps, lr=s.lr, clip=s.clip,
+                    evaluate=lambda m: {"valid_bpc": lm.bits_per_char(m, valid_ids)},
+                    eval_every=s.eval_every, progress=progress,
+                    lr_at=cosine_lr(s.lr, s.lr_final, s.steps))
+    record = {
+        "cell": cell, "seed": seed, "hidden": s.hidden, "T": s.T, "batch": s.batch,
+        "forget_bias": _lstm_only(cell, s.forget_bias),
+        "input_bias": _lstm_only(cell, s.input_bias),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "steps": hist["step"], "valid_bpc": hist["valid_bpc"],
+        "final_valid_bpc": hist["valid_bpc"][-1],
+        "test_bpc": lm.bits_per_char(model, test_ids),
+        "train_sample_bpc": lm.bits_per_char(model, train_ids[:len(valid_ids)]),
+        "epochs": round(hist["steps_run"] / batches.per_epoch, 2),
+        "characters_seen": hist["sequences_seen"] * s.T,
+        "first_grad_norm": hist["first_grad_norm"], "max_grad_norm": max(hist["grad_norm"]),
+        "seconds": round(hist["seconds"], 2), "weights": None,
+    }
+    if weights is not None:
+        weights = Path(weights)
+        buffer = io.BytesIO()                  # the same bytes whatever the file is called
+        torch.save(model.state_dict(), buffer)
+        tmp = weights.with_name(f".{weights.name}.tmp")
+        tmp.write_bytes(buffer.getvalue())
+        os.replace(tmp, weights)
+        record["weights"] = weights.name
+        record["weights_sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    return (record, model) if return_model else record
+
+
 # --------------------------------------------------------------------------- summaries
 
 def _spread(values):
@@ -393,5 +462,6 @@ def summarize(experiment, runs):
         "exp4": ["sequences_to_criterion", "test_wrong", "first_grad_norm"],
         "order": ["best_accuracy", "final_accuracy", "epochs_to_0.905", "epochs_to_0.957"],
         "copy": ["final_ce", "final_copy_accuracy"],
+        "charlm": ["test_bpc", "final_valid_bpc"],
     }[experiment]
     return {key: {f: _spread([r[f] for r in rs]) for f in fields} for key, rs in groups.items()}

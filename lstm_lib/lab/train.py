@@ -221,7 +221,7 @@ def copy_metrics(model, batch: Batch, length=10) -> dict:
 # --------------------------------------------------------------------------- the loop
 
 def train(model, next_batch, loss_fn, steps, lr=1e-2, clip=1.0, evaluate=None,
-          eval_every=50, stop_when=None, on_batch=None, progress=None):
+          eval_every=50, stop_when=None, on_batch=None, progress=None, lr_at=None):
     """Train ``model`` with Adam for at most ``steps`` batches.
 
     next_batch(): the next training :class:`~lstm_lib.lab.tasks.Batch`.
@@ -234,6 +234,7 @@ def train(model, next_batch, loss_fn, steps, lr=1e-2, clip=1.0, evaluate=None,
     progress: a tqdm-like object with ``update(k)`` and ``set_postfix_str(s)``; or a
     string, to draw a bar with that label and close it at the end (none when
     ``LSTM_LIB_NO_PROGRESS`` is set, see :mod:`lstm_lib.lab.progress`); or None.
+    lr_at(step) -> the learning rate of step 1..steps (a schedule); None keeps ``lr``.
 
     Returns a history dict: "step" and "sequences" at each evaluation, one list
     per metric, "grad_norm" (global norm before clipping, every step),
@@ -249,7 +250,7 @@ def train(model, next_batch, loss_fn, steps, lr=1e-2, clip=1.0, evaluate=None,
         bar = progress_bar(steps, progress)
         try:
             return train(model, next_batch, loss_fn, steps, lr, clip, evaluate, eval_every,
-                         stop_when, on_batch, bar)
+                         stop_when, on_batch, bar, lr_at)
         finally:
             if bar is not None:
                 bar.close()
@@ -282,6 +283,9 @@ def train(model, next_batch, loss_fn, steps, lr=1e-2, clip=1.0, evaluate=None,
         loss.backward()
         norm = clip_grad_norm(params, clip) if clip is not None else global_grad_norm(params)
         history["grad_norm"].append(norm)
+        if lr_at is not None:
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step)
         opt.step()
         seen += batch.x.shape[1]
         if progress is not None:

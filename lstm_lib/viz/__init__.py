@@ -10,6 +10,7 @@
                its JavaScript and CSS are static/cell.js and cell.css), still figures with
                a path highlighted (previews, the stepper's five views) and the stepper
     unrolled   the tanh RNN unrolled in time and its backward product of Jacobians (Chapter 1)
+    text       text coloured by a value per character (Chapter 7), inline HTML
 
 May import: other viz modules, numpy, matplotlib, ipywidgets and IPython;
 nothing else of lstm_lib. What is drawn comes in as arguments.

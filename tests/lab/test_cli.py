@@ -323,3 +323,37 @@ def test_cli_without_match_params_records_no_sizes(tmp_path):
                      "--quiet"]) == 0
     cfg = json.loads(out.read_text())["config"]
     assert cfg["models"] == ["gru"] and "hidden_by_model" not in cfg and "match_params" not in cfg
+
+# --------------------------------------------------------------------------- charlm
+
+@pytest.mark.parametrize("args, needle", [
+    (["charlm", "--lr", "0.001", "--lr-final", "0.01", "--out", "x.json"], "--lr-final: expected at most"),
+    (["charlm", "--corpus", "nowhere.txt", "--out", "x.json"], "--corpus: corpus 'nowhere.txt'"),
+    (["charlm", "--models", "lstm", "--out", "x.json"], "the lstm weights) exists"),
+])
+def test_charlm_rejects_bad_arguments_in_one_line(args, needle, tmp_path, capsys, monkeypatch):
+    (tmp_path / "x_lstm_seed0.pt").write_text("trained")
+    args = [a if a != "nowhere.txt" else a for a in args]
+    monkeypatch.chdir(tmp_path)
+    if "--corpus" not in args:
+        args = args[:1] + ["--corpus", str(ROOT / "data" / "corpus.txt")] + args[1:]
+    with pytest.raises(SystemExit) as exc:
+        cli.main(args)
+    assert exc.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], lines
+    assert (tmp_path / "x_lstm_seed0.pt").read_text() == "trained" and not (tmp_path / "x.json").exists()
+
+
+def test_charlm_writes_weights_beside_its_results_file(tmp_path):
+    out = tmp_path / "lm.json"
+    argv = ["charlm", "--corpus", str(ROOT / "data" / "corpus.txt"), "--steps", "2", "--hidden", "3",
+            "--batch", "4", "--eval-every", "1", "--seeds", "2", "--models", "rnn", "--out", str(out),
+            "--quiet"]
+    assert cli.main(argv) == 0
+    data = json.loads(out.read_text())
+    check_schema(data)
+    assert [r["weights"] for r in data["runs"]] == ["lm_rnn_seed0.pt", "lm_rnn_seed1.pt"]
+    assert all((tmp_path / r["weights"]).is_file() for r in data["runs"])
+    assert data["config"]["corpus_sha256"] == json.loads((ROOT / "data" / "corpus.json").read_text())["sha256"]
+    assert cli.weights_path(out, "lstm", 3) == tmp_path / "lm_lstm_seed3.pt"

@@ -130,3 +130,24 @@ def test_run_functions_train_a_gru():
     r = E.run_order("gru", hidden=3, batch=10, epochs=1, train_size=10, test_size=10)
     assert r["cell"] == "gru" and r["parameters"] == sum(
         p.numel() for p in E.tr.make_model("gru", 8, 3, 4).parameters())
+
+def test_cosine_lr_falls_from_lr_to_lr_final():
+    lr_at = E.cosine_lr(0.01, 0.001, 5)
+    assert [round(lr_at(s), 6) for s in range(1, 6)] == [0.01, 0.008682, 0.0055, 0.002318, 0.001]
+
+
+def test_run_charlm_is_deterministic_and_saves_its_weights(tmp_path):
+    kw = dict(hidden=4, batch=4, T=10, steps=3, eval_every=2)
+    a = E.run_charlm("lstm", weights=tmp_path / "a.pt", **kw)
+    b = E.run_charlm("lstm", weights=tmp_path / "b.pt", **kw)
+    for r in (a, b):
+        r.pop("seconds")
+        r.pop("weights")
+    assert a == b
+    assert a["steps"] == [0, 2, 3] and len(a["valid_bpc"]) == 3 and a["characters_seen"] == 120
+    assert a["parameters"] == 4 * (4 * 97 + 4 * 4 + 2 * 4) + 4 * 97 + 97
+    state = torch.load(tmp_path / "a.pt", weights_only=True)
+    assert sorted(state) == ["head.bias", "head.weight", "rnn.bias_hh_l0", "rnn.bias_ih_l0",
+                             "rnn.weight_hh_l0", "rnn.weight_ih_l0"]
+    r = E.run_charlm("rnn", **kw)
+    assert r["weights"] is None and r["forget_bias"] is None

@@ -7,6 +7,7 @@
     python -m lstm_lib.lab order    --seeds 3 --out results/order.json
     python -m lstm_lib.lab copy     --T 20 --seeds 3 --out results/copy_T20.json
     python -m lstm_lib.lab ablation --T 100 --seeds 5 --out results/ablation_T100.json
+    python -m lstm_lib.lab bottleneck --hidden 8 --seeds 3 --out results/bottleneck_n8.json
 
 ``python -m lstm_lib.lab TASK --help`` lists every setting; each flag's
 default is the experiment's entry in :data:`lstm_lib.lab.experiments.DEFAULTS`.
@@ -26,9 +27,10 @@ from pathlib import Path
 import torch
 
 from . import results as R
+from . import seq2seq
 from . import train as tr
 from .experiments import (ABLATION_ARMS, DEFAULTS, EXPERIMENTS, SCHEMA, SEEDS, run_adding,
-                          run_copy, run_exp4, run_order, summarize)
+                          run_bottleneck, run_copy, run_exp4, run_order, summarize)
 from .progress import progress_bar
 
 __all__ = ["main", "build_parser", "environment"]
@@ -59,6 +61,39 @@ def _models(text):
     return cells
 
 
+def _seq2seq_models(text):
+    models = [m.strip() for m in text.split(",") if m.strip()]
+    if not models or any(m not in seq2seq.MODELS for m in models):
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {seq2seq.MODELS}, "
+                                         f"got {text!r}")
+    return models
+
+
+def _lengths(text):
+    try:
+        values = sorted({int(v) for v in text.split(",") if v.strip()})
+    except ValueError:
+        values = []
+    if not values or values[0] <= 0:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of positive "
+                                         f"integers, got {text!r}")
+    return values
+
+
+def _at_least_two(text):
+    value = R.positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}")
+    return value
+
+
+def _fraction(text):
+    value = R.positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
+    return value
+
+
 # --------------------------------------------------------------------------- the parser
 
 # Each setting's flag: (argparse type, help). Defaults come from DEFAULTS.
@@ -79,6 +114,9 @@ _FLAGS = {
     "train_size": (R.positive_int, "sequences per epoch"),
     "length": (R.positive_int, "symbols to copy"),
     "alphabet": (R.positive_int, "distinct symbols"),
+    "lengths": (_lengths, "numbers of (key, value) pairs L, e.g. 4,6,8"),
+    "values": (_at_least_two, "distinct values (each answer carries log2 of this many bits)"),
+    "stop_accuracy": (_fraction, "stop a run, as solved, once its test accuracy reaches this"),
 }
 _T_HELP = {"adding": "sequence length (>= 2)", "ablation": "sequence length (>= 2)",
            "exp4": "minimal sequence length (>= 20)",
@@ -87,8 +125,9 @@ _HELP = {"adding": "LSTM vs tanh RNN on the adding problem",
          "ablation": "forget bias 0 vs 1, clipping on vs off (adding problem)",
          "exp4": "Hochreiter & Schmidhuber's Experiment 4, to their criterion",
          "order": "temporal-order classification, accuracy per epoch",
-         "copy": "copy memory: cross-entropy against the memoryless baseline"}
-_PARSER_ORDER = ("adding", "ablation", "exp4", "order", "copy")
+         "copy": "copy memory: cross-entropy against the memoryless baseline",
+         "bottleneck": "associative recall by an encoder-decoder, without and with attention"}
+_PARSER_ORDER = ("adding", "ablation", "exp4", "order", "copy", "bottleneck")
 
 
 def build_parser():
@@ -110,6 +149,9 @@ def build_parser():
             p.add_argument("--T", type=R.positive_int, default=defaults["T"], help=_T_HELP[e])
         if e in ("adding", "order", "copy"):
             p.add_argument("--models", type=_models, default=["lstm", "rnn"], help="e.g. lstm,rnn")
+        if e == "bottleneck":
+            p.add_argument("--models", type=_seq2seq_models, default=list(seq2seq.MODELS),
+                           help="e.g. bottleneck,attention")
         if e == "order":
             p.add_argument("--relevant", type=int, choices=(2, 3), default=defaults["n_relevant"],
                            help="2: Experiment 6a (4 classes), 3: 6b (8 classes)")
@@ -138,7 +180,7 @@ def _run_all(args, bar_on):
     """Run every seed (and model or arm) of the experiment; return (config, runs)."""
     e, seeds = args.experiment, list(range(args.seeds))
     base = {"hidden": args.hidden, "batch": args.batch, "lr": args.lr, "clip": args.clip,
-            "input_bias": args.input_bias}
+            "input_bias": getattr(args, "input_bias", None)}
     if e == "adding":
         cfg = dict(base, forget_bias=args.forget_bias, steps=args.steps,
                    eval_every=args.eval_every, test_size=args.test_size, stop_mse=args.stop_mse)
@@ -167,6 +209,11 @@ def _run_all(args, bar_on):
         steps = args.epochs * math.ceil(args.train_size / args.batch)
         jobs = [(run_order, dict(cfg, cell=c, seed=s), steps) for c in args.models for s in seeds]
         config = dict(cfg, models=args.models, seeds=seeds)
+    elif e == "bottleneck":
+        cfg = {k: getattr(args, k) for k in DEFAULTS["bottleneck"]}
+        jobs = [(run_bottleneck, dict(cfg, model=m, seed=s), args.steps * len(args.lengths))
+                for m in args.models for s in seeds]
+        config = dict(cfg, models=args.models, seeds=seeds)
     else:  # copy
         cfg = dict(base, forget_bias=args.forget_bias, steps=args.steps,
                    eval_every=args.eval_every, test_size=args.test_size,
@@ -179,7 +226,7 @@ def _run_all(args, bar_on):
     try:
         for fn, kwargs, _ in jobs:
             if bar is not None:
-                label = kwargs.get("cell", "lstm")
+                label = kwargs.get("cell", kwargs.get("model", "lstm"))
                 bar.set_description(f"{e} {label} seed {kwargs['seed']}")
             runs.append(fn(progress=bar, **kwargs))
     finally:

@@ -5,6 +5,7 @@
     gates       Chapter 3   one gate at a time, the hand-built latch, the forget bias at init
     assembly    Chapter 4   parameter counts, FLOPs, the gradient at initialisation
     gradients   Chapter 5   the two tracks of the gradient, exploding cases, the 1997 cell
+    limits      Chapter 9   attention checked, sequential time, the fixed-width bottleneck
 
 May import: the core (lstm_lib's own modules), lstm_lib.lab and lstm_lib.viz.
 A chapter never imports another chapter: what two chapters share moves down,

@@ -108,3 +108,35 @@ def test_committed_bottleneck_results_agree_with_the_prediction(name):
         assert all(b <= row["bound"] + 1e-12 for b in row["bottleneck"]["best"]), row["L"]
     assert all(math.isclose(b, 1.0) or b >= t["criterion"]
                for row in t["rows"] for b in row["attention"]["best"])
+
+
+# --------------------------------------------------------------------------- the chapter's length
+
+def main_path_words(notebook):
+    """Words on a chapter's main path: Markdown prose outside dropdowns, exercises,
+    solutions, notes and code; a math span or a role counts as one word."""
+    import re
+    text, in_solution = [], False
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        src = "".join(cell["source"])
+        if "{solution-start}" in src:
+            in_solution = True
+        if in_solution:
+            in_solution = "{solution-end}" not in src
+            continue
+        src = re.sub(r"^(`{3,}|:{3,})\{?[\w-]*\}?.*?^\1\s*$", " ", src, flags=re.S | re.M)
+        src = re.sub(r"\$\$.*?\$\$", " MATH ", src, flags=re.S)
+        src = re.sub(r"\$[^$]+\$", " MATH ", src)
+        src = re.sub(r"\{[\w:-]+\}`[^`]*`", " ROLE ", src)
+        src = re.sub(r"^\([\w-]+\)=\s*$", " ", src, flags=re.M)
+        text.append(src)
+    return len(re.findall(r"[A-Za-z0-9][\w'’.,%-]*", " ".join(text)))
+
+
+def test_chapter_main_path_is_within_the_budget():
+    path = ROOT / "book" / "09-limits.ipynb"
+    words = main_path_words(json.loads(path.read_text()))
+    print(f"Chapter 9 main path: {words} words")
+    assert 1000 < words <= 3500

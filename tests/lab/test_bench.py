@@ -253,7 +253,7 @@ def test_committed_results_file():
 
 # --- the attention sweep (Chapter 9) --------------------------------------------------------
 
-ATTENTION_COMMITTED = ROOT / "results" / "attention_bench.json"
+ATTENTION_COMMITTED = ROOT / "results" / "attention_sweep.json"
 
 
 def check_attention_schema(data):
@@ -277,7 +277,8 @@ def check_attention_schema(data):
         key = f"{row['mode']}_attention_vs_ours_T{row['T']}_{row['threads']}t"
         per = np.asarray(row["ratio_attention"]["per_repeat"]) / np.asarray(
             row["ratio"]["per_repeat"])
-        assert data["summary"][key] == pytest.approx(float(np.median(per)), rel=1e-3)
+        # summary and per-repeat ratios are stored to 4 decimals: allow for both roundings
+        assert data["summary"][key] == pytest.approx(float(np.median(per)), rel=5e-3, abs=1e-4)
         assert data["summary"][f"{row['mode']}_attention_T{row['T']}_{row['threads']}t"] == \
             row["ratio_attention"]["median"]
     # the operator counts: lstm_lib.LSTM's grow with T, attention's and torch.nn.LSTM's do not
@@ -313,7 +314,6 @@ def test_attention_plan_and_ops():
                            models=bench.ATTENTION_MODELS, input_grad=False), "fwd")
 
 
-@pytest.mark.skipif(not ATTENTION_COMMITTED.exists(), reason="results/attention_bench.json not written yet")
 def test_committed_attention_sweep():
     data = json.loads(ATTENTION_COMMITTED.read_text())
     check_attention_schema(data)

@@ -8,6 +8,8 @@
     interpretable  Chapter 7  properties of source positions, the search for interpretable cells
     gru         Chapter 8   its direct road diag(z), the update-gate explorer, the seed tables
 
+    limits      Chapter 9   attention checked, sequential time, the fixed-width bottleneck
+
 May import: the core (lstm_lib's own modules), lstm_lib.lab and lstm_lib.viz.
 A chapter never imports another chapter: what two chapters share moves down,
 to the core (maths) or to viz (slider grids).

@@ -30,8 +30,17 @@ What is measured (``plan``):
 * one sweep each over batch size, sequence length and hidden size around the
   benchmark shape (2 threads).
 
+``--sweep attention`` measures something else with the same machinery
+(Chapter 9): one forward and backward pass of ``lstm_lib.LSTM``,
+``torch.nn.LSTM`` and a causal single-head ``lstm_lib.attention.SelfAttention``
+of the same width, against the sequence length T (``attention_plan``,
+``ATTENTION_SWEEP``); its file has its own schema and summary
+(``summarize_attention``), and counts the operators each model issues at
+two lengths (``ops_by_length``).
+
 The results file records the exact command, the versions, the date and the
-machine (cores, CPU model, thread counts, load average before and after);
+machine (cores, CPU model, thread counts, load average before and after, and
+after each measurement point);
 ``summary`` holds the headline numbers under flat names, for the book to
 glue. The machine's other work moves every ratio by about 0.1 from run to
 run; ``--wait-idle`` waits for a quiet machine first (Ctrl-C stops the wait, or the
@@ -55,6 +64,7 @@ from torch import nn
 from torch.utils import benchmark
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from ..attention import SelfAttention
 from ..modules import LSTM
 from . import results as R
 from . import tasks
@@ -62,6 +72,7 @@ from .experiments import DEFAULTS
 from .progress import progress_bar
 
 SCHEMA = "lstm_lib.bench/1"
+SCHEMA_ATTENTION = "lstm_lib.bench.attention/1"
 PROGRAM = "lstm_lib.lab.bench"     # recorded in results files as "python -m lstm_lib.lab.bench ..."
 BENCH_SHAPE = {"T": 100, "B": 64, "d": 64, "n": 64}
 LAB_TASKS = ("adding", "exp4", "order", "copy")
@@ -70,6 +81,10 @@ SWEEPS = {"B": [8, 16, 32, 64, 128, 256], "T": [10, 25, 50, 100, 200, 400],
           "n": [16, 32, 64, 128, 256]}
 QUICK_SHAPE = {"T": 8, "B": 4, "d": 3, "n": 5}
 MODES = ("fwd", "fwd_bwd")
+#: The attention sweep: sequence lengths T, at one batch size B and width d = n.
+ATTENTION_SWEEP = {"T": [16, 32, 64, 128, 256, 512, 1024], "B": 16, "n": 64}
+ATTENTION_QUICK = {"T": [4, 8], "B": 2, "n": 5}
+ATTENTION_MODELS = ("ours", "torch", "attention")
 
 
 # --------------------------------------------------------------------------- plan
@@ -124,6 +139,15 @@ def plan(quick=False, threads=(2, 1), repeats=15):
     return points
 
 
+def attention_plan(quick=False, threads=(2, 1), repeats=15):
+    """The attention sweep's points: for each thread count and each T of ``ATTENTION_SWEEP``,
+    lstm_lib.LSTM, torch.nn.LSTM and a causal single-head SelfAttention, input size = width = n."""
+    sweep = ATTENTION_QUICK if quick else ATTENTION_SWEEP
+    return [dict(group="attention", name=f"T={T}", T=T, B=sweep["B"], d=sweep["n"], n=sweep["n"],
+                 threads=thr, repeats=repeats, models=ATTENTION_MODELS, input_grad=False)
+            for thr in threads for T in sweep["T"]]
+
+
 # --------------------------------------------------------------------------- measuring
 
 def _models(point, seed=0):
@@ -137,6 +161,11 @@ def _models(point, seed=0):
         models["readable"] = LSTM(point["d"], point["n"], fast=False)
     for m in models.values():
         m.load_state_dict(theirs.state_dict())
+    if "attention" in point["models"]:
+        if point["d"] != point["n"]:
+            raise ValueError(f"attention: self-attention keeps the width, so d must equal n, "
+                             f"got d={point['d']}, n={point['n']}")
+        models["attention"] = SelfAttention(point["n"], causal=True)
     return models
 
 
@@ -148,7 +177,8 @@ def _step(model, x, mode):
     else:
         def run():
             model.zero_grad(set_to_none=True)
-            out, _ = model(x)
+            out = model(x)
+            out = out[0] if isinstance(out, tuple) else out   # an LSTM also returns its state
             out.sum().backward()
     return run
 
@@ -230,6 +260,7 @@ def measure(point, mode, min_block=0.05, seed=0):
     row = {k: point[k] for k in ("group", "name", "T", "B", "d", "n", "threads", "repeats",
                                   "input_grad")}
     row["mode"] = mode
+    row["load_average"] = R.load_average()             # the machine's load right after the point
     row["ms"] = {name: round(1e3 * float(np.median(t)), 4) for name, t in times.items()}
     row["calls_per_block"] = numbers
     for name in names:
@@ -323,6 +354,28 @@ def ops_per_step(fast=True, B=4, d=3, n=5, T=(10, 20)):
     return {"forward": (f2 - f1) / span, "backward": (b2 - b1) / span}
 
 
+def ops_by_length(kind, T, B=2, n=5, seed=0):
+    """Operators the dispatcher runs for one forward and one backward pass at length T.
+
+    kind: "ours" (lstm_lib.LSTM), "torch" (torch.nn.LSTM) or "attention" (a causal
+    SelfAttention). Returns {"forward": count, "backward": count}: for lstm_lib.LSTM the
+    counts grow with T (one loop step after another); for attention they do not.
+    torch.nn.LSTM's count does not grow either, because its whole time loop is one
+    fused operator: the steps still run one after another inside it.
+    """
+    torch.manual_seed(seed)
+    model = {"ours": lambda: LSTM(n, n), "torch": lambda: nn.LSTM(n, n),
+             "attention": lambda: SelfAttention(n, causal=True)}[kind]()
+    x = torch.randn(T, B, n)
+    with _OpLog() as fwd:
+        out = model(x)
+    out = out[0] if isinstance(out, tuple) else out
+    loss = out.sum()
+    with _OpLog() as bwd:
+        loss.backward()
+    return {"forward": len(fwd.names), "backward": len(bwd.names)}
+
+
 # --------------------------------------------------------------------------- results file
 
 def environment(argv):
@@ -353,6 +406,36 @@ def summarize(rows):
             if f"ratio_{other}" in row:
                 out[f"{prefix}_{mode}_{other}_ratio_{suffix}"] = row[f"ratio_{other}"]["median"]
                 out[f"{prefix}_{mode}_{other}_ms_{suffix}"] = row["ms"][other]
+    return out
+
+
+def _quartiles(values):
+    return {k: round(v, 4) for k, v in _stats(values).items()}
+
+
+def summarize_attention(rows):
+    """The attention sweep's headline numbers, ``{mode}_{what}_T{T}_{threads}t``.
+
+    what: ``attention`` (SelfAttention / torch.nn.LSTM), ``ours`` (lstm_lib.LSTM /
+    torch.nn.LSTM) and ``attention_vs_ours`` (SelfAttention / lstm_lib.LSTM), each
+    the median over repeats of the per-repeat ratio, with ``_q1`` and ``_q3``; and
+    the three models' median times in ms. Each repeat timed all three models
+    back to back, so a ratio of two of them within a repeat is measured in one go.
+    """
+    out = {}
+    for row in rows:
+        key = f"T{row['T']}_{row['threads']}t"
+        mode = row["mode"]
+        att = np.asarray(row["ratio_attention"]["per_repeat"])
+        ours = np.asarray(row["ratio"]["per_repeat"])
+        stats = {"attention": row["ratio_attention"], "ours": row["ratio"],
+                 "attention_vs_ours": _quartiles(att / ours)}
+        for what, st in stats.items():
+            out[f"{mode}_{what}_{key}"] = st["median"]
+            out[f"{mode}_{what}_q1_{key}"] = st["q1"]
+            out[f"{mode}_{what}_q3_{key}"] = st["q3"]
+        for name, ms in row["ms"].items():
+            out[f"{mode}_{name}_ms_{key}"] = ms
     return out
 
 
@@ -415,6 +498,9 @@ def build_parser():
     p.add_argument("--force", action="store_true", help="overwrite an existing results file")
     p.add_argument("--quick", action="store_true",
                    help="one tiny shape, to check that the benchmark runs (seconds)")
+    p.add_argument("--sweep", choices=("attention",), default=None,
+                   help="attention: LSTM and single-head self-attention of the same width "
+                        "against the sequence length (Chapter 9), instead of the benchmark")
     p.add_argument("--threads", type=_threads, default=[2, 1],
                    help="torch thread counts, the first one for the sweeps (default 2,1)")
     p.add_argument("--repeats", type=_bounded(int, 1, 1000), default=15,
@@ -447,7 +533,7 @@ def format_row(row):
     s = (f"{row['group']:<21}{row['name']:<12}{shape} {row['threads']}t {row['mode']:<8}"
          f"ours {row['ms']['ours']:9.2f} ms  torch {row['ms']['torch']:9.2f} ms  "
          f"ratio {r['median']:5.2f} [{r['q1']:.2f}, {r['q3']:.2f}]")
-    for other in ("readable", "products"):
+    for other in ("readable", "products", "attention"):
         if f"ratio_{other}" in row:
             s += f"  {other} {row[f'ratio_{other}']['median']:.2f}"
     return s
@@ -475,7 +561,10 @@ def _run(parser, args, argv):
         waited = wait_for_idle(args.wait_idle, args.wait_max, say=say)
     record = environment(argv)
     record["machine"]["load_average_start"] = R.load_average()
-    points = plan(args.quick, tuple(args.threads), args.repeats)
+    if args.sweep == "attention":
+        points = attention_plan(args.quick, tuple(args.threads), args.repeats)
+    else:
+        points = plan(args.quick, tuple(args.threads), args.repeats)
     jobs = [(p, mode) for p in points for mode in MODES]
     bar = progress_bar(len(jobs), "bench", unit="shape", enabled=bar_on)
     start = time.perf_counter()
@@ -491,6 +580,23 @@ def _run(parser, args, argv):
         if bar is not None:
             bar.close()
     record["machine"]["load_average_end"] = R.load_average()
+    if args.sweep == "attention":
+        record["machine"]["threads_measured"] = list(args.threads)
+        result = {"schema": SCHEMA_ATTENTION, **record, "waited_for_idle_seconds": waited,
+                  "seconds": round(time.perf_counter() - start, 1),
+                  "settings": {"quick": args.quick, "repeats": args.repeats,
+                               "min_block_seconds": args.min_block, "dtype": "float32",
+                               "device": "cpu", "modes": list(MODES), "loss": "output.sum()",
+                               "sweep": ATTENTION_QUICK if args.quick else ATTENTION_SWEEP,
+                               "models": {"ours": "lstm_lib.LSTM(n, n)",
+                                          "torch": "torch.nn.LSTM(n, n)",
+                                          "attention": "lstm_lib.attention.SelfAttention(n, "
+                                                       "causal=True)"},
+                               "torch_kernels": torch_kernel_names()},
+                  "ops": {kind: {str(T): ops_by_length(kind, T) for T in (16, 32)}
+                          for kind in ATTENTION_MODELS},
+                  "summary": summarize_attention(rows), "results": rows}
+        return _finish(parser, args, result, rows)
     record["machine"]["threads_measured"] = list(args.threads[:1] if args.quick else args.threads)
     result = {"schema": SCHEMA, **record, "waited_for_idle_seconds": waited,
               "seconds": round(time.perf_counter() - start, 1),
@@ -502,6 +608,10 @@ def _run(parser, args, argv):
                            "torch_kernels": torch_kernel_names()},
               "ops_per_step": {"ours": ops_per_step(True), "readable": ops_per_step(False)},
               "summary": summarize(rows), "results": rows}
+    return _finish(parser, args, result, rows)
+
+
+def _finish(parser, args, result, rows):
     if R.write_out(parser.prog, args.out, result, args.force):
         return 2
     if not args.quiet:

@@ -16,6 +16,8 @@ the results file's config then records ``hidden_by_model`` and ``parameters_by_m
 
     python -m lstm_lib.lab charlm   --out results/charlm.json     # also writes results/charlm_*.pt
 
+    python -m lstm_lib.lab bottleneck --hidden 8 --seeds 3 --out results/bottleneck_n8.json
+
 ``python -m lstm_lib.lab TASK --help`` lists every setting; each flag's
 default is the experiment's entry in :data:`lstm_lib.lab.experiments.DEFAULTS`,
 and its range the entry in :data:`~lstm_lib.lab.experiments.LIMITS`. Before
@@ -38,10 +40,11 @@ from pathlib import Path
 import torch
 
 from . import results as R
+from . import seq2seq
 from . import train as tr
 from .experiments import (ABLATION_ARMS, DEFAULTS, EXPERIMENTS, MEMORY_ESTIMATED, SCHEMA, SEEDS,
                           check_memory, matched_hidden, model_sizes, out_of_range, run_adding,
-                          run_charlm, run_copy, run_exp4, run_order, summarize)
+                          run_bottleneck, run_charlm, run_copy, run_exp4, run_order, summarize)
 from .charlm import EVAL_STREAMS
 from .corpus import V, load_corpus
 from .progress import progress_bar
@@ -74,6 +77,39 @@ def _models(text):
     return cells
 
 
+def _seq2seq_models(text):
+    models = [m.strip() for m in text.split(",") if m.strip()]
+    if not models or any(m not in seq2seq.MODELS for m in models):
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {seq2seq.MODELS}, "
+                                         f"got {text!r}")
+    return models
+
+
+def _lengths(text):
+    try:
+        values = sorted({int(v) for v in text.split(",") if v.strip()})
+    except ValueError:
+        values = []
+    if not values or values[0] <= 0:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of positive "
+                                         f"integers, got {text!r}")
+    return values
+
+
+def _at_least_two(text):
+    value = R.positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}")
+    return value
+
+
+def _fraction(text):
+    value = R.positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
+    return value
+
+
 # --------------------------------------------------------------------------- the parser
 
 # Each setting's flag: (argparse type, help). Defaults come from DEFAULTS.
@@ -95,6 +131,10 @@ _FLAGS = {
     "length": (R.positive_int, "symbols to copy"),
     "alphabet": (R.positive_int, "distinct symbols"),
     "lr_final": (R.positive_float, "the learning rate at the last step (a half cosine from --lr)"),
+
+    "lengths": (_lengths, "numbers of (key, value) pairs L, e.g. 4,6,8"),
+    "values": (_at_least_two, "distinct values (each answer carries log2 of this many bits)"),
+    "stop_accuracy": (_fraction, "stop a run, as solved, once its test accuracy reaches this"),
 }
 _T_HELP = {"adding": "sequence length (>= 2)", "ablation": "sequence length (>= 2)",
            "exp4": "minimal sequence length (>= 20)",
@@ -106,8 +146,9 @@ _HELP = {"adding": "LSTM vs tanh RNN on the adding problem",
          "order": "temporal-order classification, accuracy per epoch",
          "copy": "copy memory: cross-entropy against the memoryless baseline",
          "charlm": "character-level language model of the course's own source (data/corpus.txt); "
-                   "also writes each trained state_dict beside --out"}
-_PARSER_ORDER = ("adding", "ablation", "exp4", "order", "copy", "charlm")
+                   "also writes each trained state_dict beside --out",
+         "bottleneck": "associative recall by an encoder-decoder, without and with attention"}
+_PARSER_ORDER = ("adding", "ablation", "exp4", "order", "copy", "charlm", "bottleneck")
 
 
 def build_parser():
@@ -137,6 +178,9 @@ def build_parser():
         if e == "charlm":
             p.add_argument("--corpus", type=Path, default=Path("data/corpus.txt"),
                            help="the frozen corpus (its .sha256 and .json beside it)")
+        if e == "bottleneck":
+            p.add_argument("--models", type=_seq2seq_models, default=list(seq2seq.MODELS),
+                           help="e.g. bottleneck,attention")
         if e == "order":
             p.add_argument("--relevant", type=int, choices=(2, 3), default=defaults["n_relevant"],
                            help="2: Experiment 6a (4 classes), 3: 6b (8 classes)")
@@ -223,7 +267,7 @@ def _run_all(args, bar_on):
     """Run every seed (and model or arm) of the experiment; return (config, runs)."""
     e, seeds = args.experiment, list(range(args.seeds))
     base = {"hidden": args.hidden, "batch": args.batch, "lr": args.lr, "clip": args.clip,
-            "input_bias": args.input_bias}
+            "input_bias": getattr(args, "input_bias", None)}
     if e == "adding":
         cfg = dict(base, forget_bias=args.forget_bias, steps=args.steps,
                    eval_every=args.eval_every, test_size=args.test_size, stop_mse=args.stop_mse)
@@ -266,6 +310,11 @@ def _run_all(args, bar_on):
         config = dict(cfg, models=args.models, seeds=seeds, corpus=str(args.corpus),
                       corpus_sha256=data.sha256, vocab_size=V, eval_streams=EVAL_STREAMS,
                       splits=data.manifest["splits"])
+    elif e == "bottleneck":
+        cfg = {k: getattr(args, k) for k in DEFAULTS["bottleneck"]}
+        jobs = [(run_bottleneck, dict(cfg, model=m, seed=s), args.steps * len(args.lengths))
+                for m in args.models for s in seeds]
+        config = dict(cfg, models=args.models, seeds=seeds)
     else:  # copy
         cfg = dict(base, forget_bias=args.forget_bias, steps=args.steps,
                    eval_every=args.eval_every, test_size=args.test_size,
@@ -280,7 +329,7 @@ def _run_all(args, bar_on):
     try:
         for fn, kwargs, _ in jobs:
             if bar is not None:
-                label = kwargs.get("cell", "lstm")
+                label = kwargs.get("cell", kwargs.get("model", "lstm"))
                 bar.set_description(f"{e} {label} seed {kwargs['seed']}")
             runs.append(fn(progress=bar, **kwargs))
     finally:

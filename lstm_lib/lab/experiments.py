@@ -28,12 +28,12 @@ import torch
 from . import charlm as lm
 from . import corpus as text
 from . import results as R
-from . import tasks
+from . import seq2seq, tasks
 from . import train as tr
 
 SCHEMA = "lstm_lib.lab/1"
 TEST_SEED = 2**20        # the test sets are the same for every seed and model
-EXPERIMENTS = ("adding", "exp4", "order", "copy", "ablation", "charlm")
+EXPERIMENTS = ("adding", "exp4", "order", "copy", "ablation", "charlm", "bottleneck")
 
 _TRAINING = dict(clip=1.0, forget_bias=1.0, input_bias=None)
 _ADDING = dict(_TRAINING, T=100, hidden=16, batch=32, lr=0.02, steps=1500, eval_every=25,
@@ -52,14 +52,19 @@ DEFAULTS = {
                  test_size=500, length=10, alphabet=8),
     "charlm": dict(_TRAINING, T=100, hidden=128, batch=32, lr=0.04, lr_final=4e-4, steps=1500,
                    eval_every=100),
+    "bottleneck": dict(clip=1.0, forget_bias=1.0, hidden=8, lengths=[4, 6, 8, 9, 10, 12, 16],
+                       values=2, batch=256, lr=0.01, steps=4000, eval_every=100,
+                       test_size=1000, stop_accuracy=0.99),
 }
 
 #: How many seeds (0..N-1) the command line and :func:`run_ablation` run by default.
-SEEDS = {"adding": 3, "ablation": 5, "exp4": 5, "order": 3, "copy": 3, "charlm": 1}
+SEEDS = {"adding": 3, "ablation": 5, "exp4": 5, "order": 3, "copy": 3, "charlm": 1,
+         "bottleneck": 3}
 
 # Ranges: what a run on one machine can use. Integers are inclusive [low, high]; for the
-# numbers marked open, low itself is excluded (a learning rate of 0 learns nothing).
-_INT, _REAL, _OPEN = "integer", "number", "open"
+# numbers marked open, low itself is excluded (a learning rate of 0 learns nothing);
+# "integers" is a non-empty list of integers, each in [low, high].
+_INT, _REAL, _OPEN, _INTS = "integer", "number", "open", "integers"
 _RANGES = {
     "T": (_INT, 1, 100_000), "hidden": (_INT, 1, 4096), "batch": (_INT, 1, 65_536),
     "lr": (_OPEN, 0, 10), "clip": (_OPEN, 0, 1_000_000), "forget_bias": (_REAL, -100, 100),
@@ -69,27 +74,31 @@ _RANGES = {
     "epochs": (_INT, 1, 100_000), "train_size": (_INT, 1, 10_000_000),
     "length": (_INT, 1, 10_000), "alphabet": (_INT, 2, 1000), "n_relevant": (_INT, 2, 3),
     "lr_final": (_OPEN, 0, 10), "seeds": (_INT, 1, 1000),
+    "lengths": (_INTS, 1, 10_000), "values": (_INT, 2, 1000), "stop_accuracy": (_OPEN, 0, 1),
 }
 _LOWEST_T = {"adding": 2, "ablation": 2, "exp4": 20, "copy": 1, "charlm": 2}  # the tasks' own minimum
 
 #: The range of every setting of :data:`DEFAULTS` (and of the number of seeds), per
-#: experiment: ``(kind, low, high)``, kind "integer", "number" or "open" (a number > low).
+#: experiment: ``(kind, low, high)``, kind "integer", "number", "open" (a number > low)
+#: or "integers" (a non-empty list of integers).
 #: ``clip``, ``input_bias`` and ``stop_mse`` may also be None. :func:`settings` (so every
 #: ``run_*`` function) and the command line refuse anything outside.
 LIMITS = {e: {name: (_RANGES["T"][0], _LOWEST_T[e], _RANGES["T"][2]) if name == "T"
               else _RANGES[name] for name in [*DEFAULTS[e], "seeds"]} for e in DEFAULTS}
 _MAY_BE_NONE = ("clip", "input_bias", "stop_mse")
 
-#: The experiments :func:`memory_estimate` knows (charlm's model and corpus have fixed sizes).
+#: The experiments :func:`memory_estimate` knows (charlm's model and corpus have fixed sizes;
+#: the bottleneck's models are tiny).
 MEMORY_ESTIMATED = ("adding", "ablation", "exp4", "order", "copy")
 
 #: The ablation's arms: (forget_bias, clip), clip None meaning no clipping.
 ABLATION_ARMS = [(0.0, 1.0), (1.0, 1.0), (0.0, None), (1.0, None)]
 
 __all__ = ["run_adding", "run_exp4", "run_order", "run_copy", "run_ablation", "run_charlm",
-           "cosine_lr", "summarize",
+           "cosine_lr", "run_recall", "run_bottleneck", "summarize",
            "settings", "out_of_range", "memory_estimate", "check_memory", "model_sizes",
-           "matched_hidden", "DEFAULTS", "SEEDS", "LIMITS", "MEMORY_ESTIMATED", "ABLATION_ARMS", "EXPERIMENTS", "SCHEMA"]
+           "matched_hidden", "DEFAULTS", "SEEDS", "LIMITS", "MEMORY_ESTIMATED", "ABLATION_ARMS",
+           "EXPERIMENTS", "SCHEMA"]
 
 
 def out_of_range(experiment, name, value):
@@ -98,6 +107,11 @@ def out_of_range(experiment, name, value):
     kind, low, high = LIMITS[experiment][name]
     if value is None and name in _MAY_BE_NONE:
         return None
+    if kind == _INTS:
+        ok = isinstance(value, (list, tuple)) and len(value) > 0 and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and low <= v <= high
+            for v in value)
+        return None if ok else f"expected a non-empty list of integers in [{low}, {high}], got {value!r}"
     if kind == _INT:
         ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) \
             and low <= value <= high
@@ -431,6 +445,84 @@ def run_charlm(cell="lstm", seed=0, *, corpus="data/corpus.txt", weights=None, p
         record["weights_sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
     return (record, model) if return_model else record
 
+def run_recall(model="bottleneck", L=8, seed=0, *, progress=None, return_model=False,
+               **overrides):
+    """Associative recall (:func:`lstm_lib.lab.tasks.associative_recall`) with L pairs, learned
+    by an encoder-decoder (:mod:`lstm_lib.lab.seq2seq`): "bottleneck" (the decoder starts from
+    the encoder's last hidden state, n numbers, and sees nothing else) or "attention" (the
+    same, plus dot-product attention over every encoder state).
+
+    Every ``eval_every`` batches, on one fixed set of ``test_size`` sequences: the
+    accuracy (fraction of questions answered right) and the sequence accuracy
+    (fraction of sequences with every answer right). Training stops at the first
+    evaluation with sequence accuracy >= ``stop_accuracy`` (the run then counts as
+    solved), or after ``steps`` batches. Settings: ``DEFAULTS["bottleneck"]`` (its ``lengths``
+    are :func:`run_bottleneck`'s; here the length is ``L``).
+    """
+    s = settings("bottleneck", **overrides)
+    L = int(L)
+    net = seq2seq.make_encoder_decoder(model, L, s.values, s.hidden, forget_bias=s.forget_bias,
+                                       seed=seed)
+    rng = _train_rng(seed, 900 + L)
+    test = tasks.associative_recall(L, s.test_size, rng=TEST_SEED + 9000 + L, values=s.values)
+    hist = tr.train(net, lambda: tasks.associative_recall(L, s.batch, rng, values=s.values),
+                    seq2seq.recall_loss, s.steps, lr=s.lr, clip=s.clip,
+                    evaluate=lambda m: seq2seq.recall_metrics(m, test), eval_every=s.eval_every,
+                    stop_when=lambda m: m["sequence_accuracy"] >= s.stop_accuracy,
+                    progress=progress)
+    acc, seq = hist["accuracy"], hist["sequence_accuracy"]
+    record = {
+        "model": model, "L": L, "seed": seed, "hidden": s.hidden, "values": s.values,
+        "bits": tasks.recall_bits(L, s.values), "sequences": hist["sequences"],
+        "test_accuracy": acc, "test_sequence_accuracy": seq,
+        "final_accuracy": acc[-1], "final_sequence_accuracy": seq[-1],
+        "best_sequence_accuracy": max(seq), "best_accuracy": max(acc),
+        "solved": max(seq) >= s.stop_accuracy,
+        "sequences_to_solve": tr.first_crossing(hist, "sequence_accuracy",
+                                                s.stop_accuracy - 1e-12, below=False),
+        "parameters": sum(p.numel() for p in net.parameters()),
+        "steps_run": hist["steps_run"], "first_grad_norm": hist["first_grad_norm"],
+        "seconds": round(hist["seconds"], 2),
+    }
+    if model == "attention":                  # what the trained decoder reads, for one sequence
+        with torch.no_grad():
+            net.eval()
+            one = tasks.associative_recall(L, 1, rng=TEST_SEED + 9000 + L, values=s.values)
+            _, weights = net(*seq2seq.split_recall(one), return_weights=True)
+        record["attention_example"] = {
+            "keys": one.meta["keys"][:, 0].tolist(), "queries": one.meta["queries"][:, 0].tolist(),
+            "weights": [[round(float(w), 4) for w in row] for row in weights[0]]}
+    return (record, net) if return_model else record
+
+
+def run_bottleneck(model="bottleneck", seed=0, *, progress=None, **overrides):
+    """:func:`run_recall` at every length of ``lengths`` (``DEFAULTS["bottleneck"]``), one seed.
+
+    Returns one record: the model, seed and settings, per length (in the order of
+    ``lengths``) the best and final accuracy, whether it was solved and after how
+    many sequences, and ``longest_solved``: the longest L such that it and every
+    shorter length of the list were solved (0 if the shortest was not).
+    """
+    s = settings("bottleneck", **overrides)
+    lengths = sorted(set(int(L) for L in s.lengths))
+    runs = [run_recall(model, L, seed, progress=progress, **overrides) for L in lengths]
+    longest = 0
+    for r in runs:
+        if not r["solved"]:
+            break
+        longest = r["L"]
+    return {
+        "model": model, "seed": seed, "hidden": s.hidden, "values": s.values,
+        "stop_accuracy": s.stop_accuracy, "lengths": lengths,
+        "best_accuracy": [r["best_accuracy"] for r in runs],
+        "best_sequence_accuracy": [r["best_sequence_accuracy"] for r in runs],
+        "final_accuracy": [r["final_accuracy"] for r in runs],
+        "solved": [r["solved"] for r in runs],
+        "sequences_to_solve": [r["sequences_to_solve"] for r in runs],
+        "longest_solved": longest, "per_length": runs,
+        "seconds": round(sum(r["seconds"] for r in runs), 2),
+    }
+
 
 # --------------------------------------------------------------------------- summaries
 
@@ -445,6 +537,8 @@ def _spread(values):
 
 def summarize(experiment, runs):
     """Per model (or arm): median and range over seeds of the figures each run reports."""
+    if experiment == "bottleneck":
+        return _summarize_bottleneck(runs)
     groups = {}
     for r in runs:
         if experiment == "ablation":
@@ -465,3 +559,18 @@ def summarize(experiment, runs):
         "charlm": ["test_bpc", "final_valid_bpc"],
     }[experiment]
     return {key: {f: _spread([r[f] for r in rs]) for f in fields} for key, rs in groups.items()}
+
+
+def _summarize_bottleneck(runs):
+    """Per model: the longest length solved, and the best accuracy at each length, over seeds."""
+    groups = {}
+    for r in runs:
+        groups.setdefault(r["model"], []).append(r)
+    out = {}
+    for model, rs in groups.items():
+        out[model] = {"longest_solved": _spread([r["longest_solved"] for r in rs])}
+        for k, L in enumerate(rs[0]["lengths"]):
+            out[model][f"best_sequence_accuracy_L{L}"] = _spread(
+                [r["best_sequence_accuracy"][k] for r in rs])
+            out[model][f"best_accuracy_L{L}"] = _spread([r["best_accuracy"][k] for r in rs])
+    return out

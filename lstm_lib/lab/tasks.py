@@ -16,6 +16,10 @@ has shape (T, B, d). Each takes an integer seed or a ``numpy.random.Generator``
   of symbols across a gap of blanks and reproduce it after a delimiter.
 * :func:`temporal_order`: Experiment 6 of Hochreiter and Schmidhuber (1997):
   classify a sequence by the order of two (or three) widely separated symbols.
+* :func:`associative_recall`: L (key, value) pairs, then the L keys again in
+  another order, each to be answered with its value: a memory that must hold
+  L values at once, for the encoder-decoder models of
+  :mod:`lstm_lib.lab.seq2seq` (Chapter 9's bottleneck).
 
 Sequences of random length (:func:`hochreiter_adding`, :func:`temporal_order`)
 are padded with zero vectors after their end; ``Batch.lengths`` holds each
@@ -37,7 +41,8 @@ from ..checks import check_in_range, check_positive_int
 __all__ = [
     "Batch", "adding_problem", "adding_baseline_mse", "hochreiter_adding",
     "hochreiter_correct", "SuccessCriterion", "copy_memory", "copy_baseline_ce",
-    "COPY_BLANK", "COPY_DELIMITER", "temporal_order", "ORDER_SYMBOLS",
+    "COPY_BLANK", "COPY_DELIMITER", "temporal_order", "ORDER_SYMBOLS", "associative_recall",
+    "recall_bits",
 ]
 
 
@@ -308,3 +313,53 @@ def temporal_order(batch_size, rng=0, n_relevant=2, min_length=100, max_length=1
     return Batch(x=torch.as_tensor(x), y=torch.as_tensor(y, dtype=torch.int64),
                  lengths=torch.as_tensor(lengths, dtype=torch.int64),
                  meta={"tokens": tokens, "positions": positions})
+
+
+# --------------------------------------------------------------------------- associative recall
+
+def associative_recall(L, batch_size, rng=0, values=2) -> Batch:
+    """Associative recall: L (key, value) pairs, then the L keys as questions.
+
+    The keys are 0..L-1 in a random order, each paired with a value drawn
+    uniformly from 0..values-1; then come the same L keys in another random
+    order, and the answer to each is its value. Nothing in the questions
+    hints at the answers, so a network that reads the pairs first and the
+    questions after must hold all L values at once: L log2(values) bits
+    (:func:`recall_bits`).
+
+    Input x (2L, B, L + values), one-hot: the first L steps are the pairs
+    (key in the first L columns, value in the last ``values``), the last L
+    steps the questions (key only, the value columns zero). Target y (L, B)
+    int64: the value asked at each question step. meta: "keys", "values"
+    (the pairs, (L, B) each) and "queries" ((L, B) keys asked).
+    """
+    L = check_positive_int(L, "L")
+    B = check_positive_int(batch_size, "batch_size")
+    values = _at_least(values, "values", 2)
+    g = _rng(rng)
+    keys = g.random((L, B)).argsort(axis=0)                  # a random order of 0..L-1
+    vals = g.integers(0, values, size=(L, B))
+    queries = g.random((L, B)).argsort(axis=0)               # another one
+    answer = np.empty((L, B), dtype=np.int64)
+    cols = np.arange(B)
+    value_of = np.empty((L, B), dtype=np.int64)              # value_of[k, b]: the value of key k
+    value_of[keys, cols] = vals
+    answer[:] = value_of[queries, cols]
+    x = np.zeros((2 * L, B, L + values), dtype=np.float32)
+    steps = np.arange(L)[:, None]
+    x[steps, cols, keys] = 1.0
+    x[steps, cols, L + vals] = 1.0
+    x[L + steps, cols, queries] = 1.0
+    return Batch(x=torch.as_tensor(x), y=torch.as_tensor(answer),
+                 meta={"keys": keys, "values": vals, "queries": queries})
+
+
+def recall_bits(L, values=2) -> float:
+    """Bits an answer sheet for :func:`associative_recall` must hold: L log2(values).
+
+    The L values are independent and uniform, so no code shorter than this
+    describes them all; every question may be asked, so all of them must be kept.
+    """
+    L = check_positive_int(L, "L")
+    values = _at_least(values, "values", 2)
+    return L * math.log2(values)

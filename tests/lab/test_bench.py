@@ -317,3 +317,74 @@ def test_committed_results_file():
     lab_rows = {r["name"]: (r["T"], r["B"], r["d"], r["n"]) for r in rows if r["group"] == "lab"}
     assert lab_rows == {k: tuple(v.values()) for k, v in data["settings"]["lab_shapes"].items()}
     assert data["ops_per_step"]["ours"] == bench.ops_per_step(fast=True)
+
+
+# --- the attention sweep (Chapter 9) --------------------------------------------------------
+
+ATTENTION_COMMITTED = ROOT / "results" / "attention_sweep.json"
+
+
+def check_attention_schema(data):
+    assert data["schema"] == bench.SCHEMA_ATTENTION
+    assert program(data["command"]) == PROGRAM and "--sweep attention" in data["command"]
+    machine = data["machine"]
+    for key in ("cores", "cpu_model", "threads_measured", "load_average_start",
+                "load_average_end"):
+        assert key in machine, key
+    settings = data["settings"]
+    assert set(settings["models"]) == set(bench.ATTENTION_MODELS)
+    sweep = settings["sweep"]
+    rows = data["results"]
+    assert len(rows) == len(sweep["T"]) * len(machine["threads_measured"]) * len(bench.MODES)
+    for row in rows:
+        assert (row["B"], row["d"], row["n"]) == (sweep["B"], sweep["n"], sweep["n"])
+        assert set(row["ms"]) == set(bench.ATTENTION_MODELS)
+        assert len(row["load_average"]) == 3
+        check_stats(row["ratio"], row["repeats"])
+        check_stats(row["ratio_attention"], row["repeats"])
+        key = f"{row['mode']}_attention_vs_ours_T{row['T']}_{row['threads']}t"
+        per = np.asarray(row["ratio_attention"]["per_repeat"]) / np.asarray(
+            row["ratio"]["per_repeat"])
+        # summary and per-repeat ratios are stored to 4 decimals: allow for both roundings
+        assert data["summary"][key] == pytest.approx(float(np.median(per)), rel=5e-3, abs=1e-4)
+        assert data["summary"][f"{row['mode']}_attention_T{row['T']}_{row['threads']}t"] == \
+            row["ratio_attention"]["median"]
+    # the operator counts: lstm_lib.LSTM's grow with T, attention's and torch.nn.LSTM's do not
+    ops = data["ops"]
+    assert ops["ours"]["32"]["forward"] > ops["ours"]["16"]["forward"]
+    assert ops["attention"]["32"] == ops["attention"]["16"]
+    assert ops["torch"]["32"] == ops["torch"]["16"]
+
+
+def test_attention_sweep_quick(tmp_path):
+    out = tmp_path / "att.json"
+    argv = ["--sweep", "attention", "--quick", "--threads", "1", "--repeats", "3",
+            "--min-block", "0.002", "--out", str(out)]
+    proc = run_cli(*argv)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    check_attention_schema(data)
+    assert [r["T"] for r in data["results"]] == [T for T in bench.ATTENTION_QUICK["T"]
+                                                 for _ in bench.MODES]
+    assert "attention" in proc.stdout
+
+
+def test_attention_plan_and_ops():
+    points = bench.attention_plan(threads=(2, 1), repeats=7)
+    assert [p["T"] for p in points] == bench.ATTENTION_SWEEP["T"] * 2
+    assert all(p["models"] == bench.ATTENTION_MODELS and p["d"] == p["n"] for p in points)
+    ours = [bench.ops_by_length("ours", T) for T in (10, 20)]
+    att = [bench.ops_by_length("attention", T) for T in (10, 20)]
+    assert (ours[1]["forward"] - ours[0]["forward"]) / 10 == bench.ops_per_step()["forward"]
+    assert att[0] == att[1]
+    with pytest.raises(ValueError, match="d must equal n"):
+        bench.measure(dict(group="x", name="x", T=3, B=2, d=3, n=4, threads=1, repeats=1,
+                           models=bench.ATTENTION_MODELS, input_grad=False), "fwd")
+
+
+def test_committed_attention_sweep():
+    data = json.loads(ATTENTION_COMMITTED.read_text())
+    check_attention_schema(data)
+    assert data["settings"]["quick"] is False and data["settings"]["sweep"] == bench.ATTENTION_SWEEP
+    assert Path(data["argv"][data["argv"].index("--out") + 1]).name == ATTENTION_COMMITTED.name
+    assert data["ops"]["attention"]["16"] == bench.ops_by_length("attention", 16)

@@ -222,3 +222,48 @@ def test_temporal_order_rejects_bad_arguments():
         tasks.temporal_order(4, min_length=100, max_length=90)
     with pytest.raises(ValueError, match="min_length"):
         tasks.temporal_order(4, min_length=50)
+
+
+# --------------------------------------------------------------------------- associative recall
+
+@pytest.mark.parametrize("L,values", [(1, 2), (3, 2), (8, 2), (5, 4)])
+def test_recall_structure_and_answers(L, values):
+    b = tasks.associative_recall(L, 64, rng=4, values=values)
+    x = b.x.numpy()
+    assert b.x.shape == (2 * L, 64, L + values) and b.x.dtype == torch.float32
+    assert b.y.shape == (L, 64) and b.y.dtype == torch.int64
+    keys, vals, queries = b.meta["keys"], b.meta["values"], b.meta["queries"]
+    for col in range(64):
+        assert sorted(keys[:, col]) == list(range(L)) == sorted(queries[:, col])
+    # the pairs: one key and one value per step; the questions: one key, no value
+    assert (x[:L, :, :L].sum(-1) == 1).all() and (x[:L, :, L:].sum(-1) == 1).all()
+    assert (x[L:, :, :L].sum(-1) == 1).all() and (x[L:, :, L:] == 0).all()
+    np.testing.assert_array_equal(x[:L, :, :L].argmax(-1), keys)
+    np.testing.assert_array_equal(x[:L, :, L:].argmax(-1), vals)
+    np.testing.assert_array_equal(x[L:, :, :L].argmax(-1), queries)
+    # each answer is the value paired with the key asked
+    for col in range(64):
+        paired = dict(zip(keys[:, col], vals[:, col]))
+        assert b.y[:, col].tolist() == [paired[k] for k in queries[:, col]]
+
+
+def test_recall_seeded_and_uniform():
+    a, b = tasks.associative_recall(6, 4, rng=1), tasks.associative_recall(6, 4, rng=1)
+    assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
+    many = tasks.associative_recall(4, 20_000, rng=2)
+    assert abs(float(many.y.double().mean()) - 0.5) < 0.01           # values uniform
+    first_key = np.bincount(many.meta["keys"][0], minlength=4) / 20_000
+    assert np.abs(first_key - 0.25).max() < 0.015                     # orders uniform
+
+
+def test_recall_bits():
+    assert tasks.recall_bits(8) == 8.0 and tasks.recall_bits(3, values=8) == 9.0
+
+
+@pytest.mark.parametrize("kwargs,match", [({"L": 0}, "L: expected a positive integer"),
+                                          ({"values": 1}, "values: expected an integer >= 2"),
+                                          ({"batch_size": 0}, "batch_size")])
+def test_recall_bad_input(kwargs, match):
+    args = {**dict(L=3, batch_size=2, rng=0), **kwargs}
+    with pytest.raises(ValueError, match=match):
+        tasks.associative_recall(**args)

@@ -20,6 +20,11 @@ Bengio, 2013). This module holds what only Chapter 1 computes:
   tanh slopes of the run;
 * ``gaussian_vs_orthogonal``: the same sigma_max > 1 in two matrices, one
   whose gradient explodes and one whose gradient vanishes;
+* ``normal_twin`` and ``commutator_norm``: the looseness of the bound for one
+  matrix repeated is non-normality (a normal matrix with the same singular
+  values meets the bound);
+* ``chunked_input_gradients``: truncated backpropagation through time, the
+  carried state detached between chunks, and what reaches each input;
 * ``exploding_gradients``, a case that needs clipping;
 * ``two_jobs_tradeoff``: a louder present (larger |h_t|) means a weaker path
   back to the past, because both go through the same slope 1 - h_t^2;
@@ -35,12 +40,13 @@ near-linear part (slope 1 - h^2 close to 1); large inputs saturate it.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from ..checks import check_array, check_in_range, check_ndim, check_positive_int
 from ..jacobians import (rnn_jacobian_norms, scaled_gaussian, scaled_orthogonal,
                          singular_value_bound, spectral_norm, spectral_radius)
-from ..reference import (RNN_PARAM_NAMES, global_norm, init_rnn_params, rnn_backward,
-                         rnn_forward)
+from ..reference import (RNN_PARAM_NAMES, check_rnn_params, global_norm, init_rnn_params,
+                         rnn_backward, rnn_forward)
 from ..viz.explorer import Control, Panel, Series, View, sliders
 
 INPUT_SIZE = 4          # d
@@ -189,6 +195,60 @@ def gaussian_vs_orthogonal(sigma_max: float = 1.1, hidden_size: int = HIDDEN_SIZ
             "singular_values": np.linalg.svd(W, compute_uv=False),
         }
     return out
+
+
+def normal_twin(W) -> np.ndarray:
+    """A normal matrix with the singular values of W: U diag(sigma) U^T, from W = U diag(sigma) V^T.
+
+    It is symmetric, so it commutes with its transpose, its eigenvalues are the
+    singular values of W, and ||N^k||_2 = sigma_max(W)^k for every k: the bound
+    sigma_max^k is met. What W does differently over k steps comes from W not
+    being normal (V is not U).
+    """
+    W = check_array(W, "W", (None, None))
+    if W.shape[0] != W.shape[1]:
+        raise ValueError(f"W: expected a square matrix, got shape {W.shape}")
+    U, sig, _ = np.linalg.svd(W)
+    return (U * sig) @ U.T
+
+
+def commutator_norm(W) -> float:
+    """||W W^T - W^T W||_2 / ||W||_2^2: zero exactly when W is normal."""
+    W = check_array(W, "W", (None, None))
+    if W.shape[0] != W.shape[1]:
+        raise ValueError(f"W: expected a square matrix, got shape {W.shape}")
+    return float(np.linalg.norm(W @ W.T - W.T @ W, 2) / spectral_norm(W) ** 2)
+
+
+# ------------------------------------------------------------ truncated BPTT
+
+def chunked_input_gradients(params, x, chunk: int, v=None) -> np.ndarray:
+    """||dL/dx_t||_2 for every step, with L = v . h_T and the carried state detached
+    every ``chunk`` steps, as training code does when it runs a long sequence in chunks.
+
+    The forward pass runs all T steps; at the start of each chunk the state
+    carried in keeps its value but leaves the autograd graph (``detach``), so
+    backward stops there. ``chunk >= T`` is full backpropagation through time.
+    params: the reference RNN's dict; x (T, B, d); v (B, n), ones if None.
+    Returns an array of shape (T,), gradients summed over the batch.
+    """
+    d, n = check_rnn_params(params)
+    x = check_array(x, "x", (None, None, d), ("T", "B", "d"))
+    chunk = check_positive_int(chunk, "chunk")
+    T, B = x.shape[:2]
+    v = np.ones((B, n)) if v is None else check_array(v, "v", (B, n))
+    f64 = torch.float64
+    W_xh, W_hh, b_h = (torch.tensor(params[k], dtype=f64)
+                       for k in ("W_xh", "W_hh", "b_h"))
+    xs = torch.tensor(x, dtype=f64, requires_grad=True)
+    h = torch.zeros(B, n, dtype=f64)
+    for t in range(T):
+        if t % chunk == 0:
+            h = h.detach()     # same value, no path back to earlier chunks
+        h = torch.tanh(xs[t] @ W_xh.T + h @ W_hh.T + b_h)
+    loss = (h * torch.tensor(v, dtype=f64)).sum()     # L = v . h_T
+    loss.backward()
+    return xs.grad.pow(2).sum(dim=(1, 2)).sqrt().numpy()
 
 
 # ------------------------------------------------------------ exploding gradients

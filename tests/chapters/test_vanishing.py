@@ -237,3 +237,55 @@ def test_bad_input_gets_a_clear_error():
         v.sigma_max_view(-1.0)
     with pytest.raises(ValueError, match="input_scales"):
         v.two_jobs_tradeoff([])
+
+
+# ------------------------------------------------------------ non-normality
+
+def test_normal_twin_meets_the_bound_and_the_gaussian_does_not():
+    W = J.scaled_gaussian(32, 1.1, seed=3)
+    N = v.normal_twin(W)
+    close(np.linalg.svd(N, compute_uv=False), np.linalg.svd(W, compute_uv=False))
+    assert v.commutator_norm(N) < 1e-12 < 0.1 < v.commutator_norm(W)
+    for k in (1, 5, 20):
+        assert abs(np.linalg.norm(np.linalg.matrix_power(N, k), 2) / 1.1 ** k - 1) < 1e-10
+    assert np.linalg.norm(np.linalg.matrix_power(W, 20), 2) < 1e-2 * 1.1 ** 20
+    assert v.commutator_norm(J.scaled_orthogonal(16, 1.3)) < 1e-12
+
+
+@pytest.mark.parametrize("fn", [v.normal_twin, v.commutator_norm])
+def test_non_square_refused(fn):
+    with pytest.raises(ValueError, match="square"):
+        fn(np.ones((3, 4)))
+
+
+# ------------------------------------------------------------ truncated BPTT
+
+def test_chunked_gradients_full_bptt_is_rnn_backward():
+    params = v.init_rnn_params(4, 16, seed=1)
+    x = np.random.default_rng(0).standard_normal((12, 2, 4))
+    w = np.random.default_rng(1).standard_normal((2, 16))
+    trace = v.rnn_forward(params, x)
+    dx = v.rnn_backward(params, trace, dh_T=w)["x"]
+    ref = np.sqrt((dx ** 2).sum(axis=(1, 2)))
+    close(v.chunked_input_gradients(params, x, 12, w), ref)
+    close(v.chunked_input_gradients(params, x, 100, w), ref)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 5, 7])
+def test_chunked_gradients_stop_exactly_at_the_last_chunk(chunk):
+    params = v.init_rnn_params(4, 16, seed=1)
+    x = np.random.default_rng(0).standard_normal((12, 1, 4))
+    full = v.chunked_input_gradients(params, x, 12)
+    cut = v.chunked_input_gradients(params, x, chunk)
+    start = (12 - 1) // chunk * chunk          # first step of the last chunk
+    assert np.all(cut[:start] == 0.0) and np.all(full[:start] > 0)
+    close(cut[start:], full[start:])
+
+
+def test_chunked_gradients_refuse_bad_input():
+    params = v.init_rnn_params(4, 8, seed=0)
+    x = np.zeros((5, 1, 4))
+    with pytest.raises(ValueError, match="chunk"):
+        v.chunked_input_gradients(params, x, 0)
+    with pytest.raises(ValueError, match="x"):
+        v.chunked_input_gradients(params, np.zeros((5, 1, 3)), 2)

@@ -7,6 +7,7 @@
     python -m lstm_lib.lab order    --seeds 3 --out results/order.json
     python -m lstm_lib.lab copy     --T 20 --seeds 3 --out results/copy_T20.json
     python -m lstm_lib.lab ablation --T 100 --seeds 5 --out results/ablation_T100.json
+    python -m lstm_lib.lab truncation --T 100 --truncate 50,25 --seeds 3 --out results/truncation_T100.json
 
 ``python -m lstm_lib.lab TASK --help`` lists every setting; each flag's
 default is the experiment's entry in :data:`lstm_lib.lab.experiments.DEFAULTS`.
@@ -29,6 +30,7 @@ from . import results as R
 from . import train as tr
 from .experiments import (ABLATION_ARMS, DEFAULTS, EXPERIMENTS, SCHEMA, SEEDS, run_adding,
                           run_copy, run_exp4, run_order, summarize)
+from .experiments import run_truncation
 from .progress import progress_bar
 
 __all__ = ["main", "build_parser", "environment"]
@@ -51,6 +53,17 @@ def _clip(text):
     return None if text.lower() in ("none", "off") else R.positive_float(text)
 
 
+def _lengths(text):
+    try:
+        ks = tuple(int(k) for k in text.split(","))
+    except ValueError:
+        ks = ()
+    if not ks or min(ks) < 1:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of positive integers, "
+                                         f"got {text!r}")
+    return ks
+
+
 def _models(text):
     cells = [c.strip() for c in text.split(",") if c.strip()]
     bad = [c for c in cells if c not in tr.CELLS]
@@ -67,7 +80,8 @@ _FLAGS = {
     "batch": (R.positive_int, "sequences per batch"),
     "lr": (R.positive_float, "Adam's learning rate"),
     "clip": (_clip, "clip the global gradient norm to this (or 'none')"),
-    "forget_bias": (R.real, "the LSTM's initial effective forget bias b_f"),
+    "forget_bias": (_real_or_none, "the LSTM's initial effective forget bias b_f "
+                                   "('none': PyTorch's uniform draw)"),
     "input_bias": (_real_or_none, "the LSTM's initial effective input bias b_i "
                                   "('none': PyTorch's uniform draw)"),
     "steps": (R.positive_int, "training batches per run"),
@@ -79,16 +93,19 @@ _FLAGS = {
     "train_size": (R.positive_int, "sequences per epoch"),
     "length": (R.positive_int, "symbols to copy"),
     "alphabet": (R.positive_int, "distinct symbols"),
+    "truncate": (_lengths, "truncation lengths k to compare with full BPTT, e.g. 50,25"),
 }
 _T_HELP = {"adding": "sequence length (>= 2)", "ablation": "sequence length (>= 2)",
+           "truncation": "sequence length (>= 2)",
            "exp4": "minimal sequence length (>= 20)",
            "copy": "blank gap (total length T + 2 length)"}
 _HELP = {"adding": "LSTM vs tanh RNN on the adding problem",
          "ablation": "forget bias 0 vs 1, clipping on vs off (adding problem)",
          "exp4": "Hochreiter & Schmidhuber's Experiment 4, to their criterion",
          "order": "temporal-order classification, accuracy per epoch",
-         "copy": "copy memory: cross-entropy against the memoryless baseline"}
-_PARSER_ORDER = ("adding", "ablation", "exp4", "order", "copy")
+         "copy": "copy memory: cross-entropy against the memoryless baseline",
+         "truncation": "full against truncated BPTT on the adding problem"}
+_PARSER_ORDER = ("adding", "ablation", "exp4", "order", "copy", "truncation")
 
 
 def build_parser():
@@ -128,6 +145,9 @@ def _check_task_args(parser, args):
         parser.error(f"--T: Experiment 4 needs T >= 20 (ten first pairs, then T/2), got {args.T}")
     if args.forget_bias != DEFAULTS["ablation"]["forget_bias"] and e == "ablation":
         parser.error("--forget-bias: the ablation sets the forget bias itself (0 and 1)")
+    if e == "truncation" and (args.T < 2 or max(args.truncate) >= args.T):
+        parser.error(f"--truncate: every length must be below T = {args.T}, got "
+                     f"{','.join(map(str, args.truncate))}")
     if e == "ablation" and args.clip is None:
         parser.error("--clip: the ablation compares clipping at this value with none; give a number")
 
@@ -167,6 +187,13 @@ def _run_all(args, bar_on):
         steps = args.epochs * math.ceil(args.train_size / args.batch)
         jobs = [(run_order, dict(cfg, cell=c, seed=s), steps) for c in args.models for s in seeds]
         config = dict(cfg, models=args.models, seeds=seeds)
+    elif e == "truncation":
+        cfg = dict(base, forget_bias=args.forget_bias, steps=args.steps,
+                   eval_every=args.eval_every, test_size=args.test_size, stop_mse=args.stop_mse)
+        jobs = [(run_truncation, dict(cfg, T=args.T, seed=s, k=k), args.steps)
+                for k in (None, *args.truncate) for s in seeds]
+        config = dict(cfg, T=args.T, seeds=seeds, truncate=list(args.truncate),
+                      arms=[{"truncate": k} for k in (None, *args.truncate)])
     else:  # copy
         cfg = dict(base, forget_bias=args.forget_bias, steps=args.steps,
                    eval_every=args.eval_every, test_size=args.test_size,

@@ -21,7 +21,7 @@ from . import train as tr
 
 SCHEMA = "lstm_lib.lab/1"
 TEST_SEED = 2**20        # the test sets are the same for every seed and model
-EXPERIMENTS = ("adding", "exp4", "order", "copy", "ablation")
+EXPERIMENTS = ("adding", "exp4", "order", "copy", "ablation", "truncation")
 
 _TRAINING = dict(clip=1.0, forget_bias=1.0, input_bias=None)
 _ADDING = dict(_TRAINING, T=100, hidden=16, batch=32, lr=0.02, steps=1500, eval_every=25,
@@ -38,15 +38,18 @@ DEFAULTS = {
                   test_size=1000, n_relevant=2),
     "copy": dict(_TRAINING, T=20, hidden=64, batch=32, lr=0.01, steps=2000, eval_every=50,
                  test_size=500, length=10, alphabet=8),
+    # full BPTT against each truncation length in `truncate` (chunks of k steps)
+    "truncation": dict(_ADDING, truncate=(50, 25)),
 }
 
 #: How many seeds (0..N-1) the command line and :func:`run_ablation` run by default.
-SEEDS = {"adding": 3, "ablation": 5, "exp4": 5, "order": 3, "copy": 3}
+SEEDS = {"adding": 3, "ablation": 5, "exp4": 5, "order": 3, "copy": 3, "truncation": 3}
 
 #: The ablation's arms: (forget_bias, clip), clip None meaning no clipping.
 ABLATION_ARMS = [(0.0, 1.0), (1.0, 1.0), (0.0, None), (1.0, None)]
 
-__all__ = ["run_adding", "run_exp4", "run_order", "run_copy", "run_ablation", "summarize",
+__all__ = ["run_adding", "run_exp4", "run_order", "run_copy", "run_ablation", "run_truncation",
+           "summarize",
            "settings", "DEFAULTS", "SEEDS", "ABLATION_ARMS", "EXPERIMENTS", "SCHEMA"]
 
 
@@ -235,6 +238,44 @@ def run_ablation(seeds=None, arms=ABLATION_ARMS, *, progress=None, **overrides):
             for fb, clip in arms for seed in seeds]
 
 
+def run_truncation(seed=0, k=None, *, progress=None, return_model=False, **overrides):
+    """The adding problem trained with backpropagation through time truncated to ``k`` steps.
+
+    The LSTM of :func:`run_adding` (same initial weights, training stream and test
+    set for a seed), trained with :func:`lstm_lib.lab.train.truncated_mse_loss`:
+    the state is carried across chunks of ``k`` steps and detached between them,
+    and the loss is read at the end, so its gradient reaches only the last chunk.
+    ``k`` None is full BPTT. Every evaluation records the test MSE and the weights
+    of the answer on the two marked values (:func:`lstm_lib.lab.train.adding_metrics`).
+    Settings: ``DEFAULTS["truncation"]`` (its ``truncate`` lists the lengths the
+    command line compares with full BPTT; one run uses ``k``).
+    """
+    s = settings("truncation", **overrides)
+    if k is not None and not (isinstance(k, int) and 1 <= k < s.T):
+        raise ValueError(f"k: expected None (full BPTT) or an integer in [1, T={s.T}), got {k!r}")
+    model = tr.make_model("lstm", 2, s.hidden, 1, forget_bias=s.forget_bias,
+                          input_bias=s.input_bias, seed=seed)
+    rng = _train_rng(seed, 1)
+    test = tasks.adding_problem(s.T, s.test_size, rng=TEST_SEED + s.T)
+    loss_fn = tr.mse_loss if k is None else tr.truncated_mse_loss(k)
+    hist = tr.train(model, lambda: tasks.adding_problem(s.T, s.batch, rng), loss_fn, s.steps,
+                    lr=s.lr, clip=s.clip, evaluate=lambda m: tr.adding_metrics(m, test),
+                    eval_every=s.eval_every,
+                    stop_when=None if s.stop_mse is None else (lambda m: m["mse"] < s.stop_mse),
+                    progress=progress)
+    record = {
+        "cell": "lstm", "T": s.T, "seed": seed, "truncate": k, "forget_bias": s.forget_bias,
+        "input_bias": s.input_bias, "clip": s.clip, "sequences": hist["sequences"],
+        "test_mse": hist["mse"], "w_first": hist["w_first"], "w_second": hist["w_second"],
+        "sequences_to_mse_0.01": tr.first_crossing(hist, "mse", 0.01),
+        "final_test_mse": hist["mse"][-1], "final_w_first": hist["w_first"][-1],
+        "final_w_second": hist["w_second"][-1], "baseline_mse": tasks.adding_baseline_mse(),
+        "first_grad_norm": hist["first_grad_norm"], "steps_run": hist["steps_run"],
+        "sequences_seen": hist["sequences_seen"], "seconds": round(hist["seconds"], 2),
+    }
+    return (record, model) if return_model else record
+
+
 # --------------------------------------------------------------------------- summaries
 
 def _spread(values):
@@ -255,6 +296,8 @@ def summarize(experiment, runs):
             key = f"fb{r['forget_bias']:g}_{clip}"
         elif experiment == "exp4":
             key = "lstm"
+        elif experiment == "truncation":
+            key = "full" if r["truncate"] is None else f"k{r['truncate']}"
         else:
             key = r["cell"]
         groups.setdefault(key, []).append(r)
@@ -265,5 +308,7 @@ def summarize(experiment, runs):
         "exp4": ["sequences_to_criterion", "test_wrong", "first_grad_norm"],
         "order": ["best_accuracy", "final_accuracy", "epochs_to_0.905", "epochs_to_0.957"],
         "copy": ["final_ce", "final_copy_accuracy"],
+        "truncation": ["sequences_to_mse_0.01", "final_test_mse", "final_w_first",
+                       "final_w_second"],
     }[experiment]
     return {key: {f: _spread([r[f] for r in rs]) for f in fields} for key, rs in groups.items()}

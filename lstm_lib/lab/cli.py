@@ -7,7 +7,7 @@
     python -m lstm_lib.lab order    --seeds 3 --out results/order.json
     python -m lstm_lib.lab copy     --T 20 --seeds 3 --out results/copy_T20.json
     python -m lstm_lib.lab ablation --T 100 --seeds 5 --out results/ablation_T100.json
-    python -m lstm_lib.lab truncation --T 100 --truncate 50,25 --seeds 3 --out results/truncation_T100.json
+    python -m lstm_lib.lab truncation --T 100 --truncate 50 --seeds 3 --out results/truncation_T100.json
 
 ``python -m lstm_lib.lab TASK --help`` lists every setting; each flag's
 default is the experiment's entry in :data:`lstm_lib.lab.experiments.DEFAULTS`.

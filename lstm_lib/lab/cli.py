@@ -18,6 +18,8 @@ the results file's config then records ``hidden_by_model`` and ``parameters_by_m
 
     python -m lstm_lib.lab bottleneck --hidden 8 --seeds 3 --out results/bottleneck_n8.json
 
+    python -m lstm_lib.lab truncation --T 100 --truncate 50 --seeds 3 --out results/truncation_T100.json
+
 ``python -m lstm_lib.lab TASK --help`` lists every setting; each flag's
 default is the experiment's entry in :data:`lstm_lib.lab.experiments.DEFAULTS`,
 and its range the entry in :data:`~lstm_lib.lab.experiments.LIMITS`. Before
@@ -44,7 +46,8 @@ from . import seq2seq
 from . import train as tr
 from .experiments import (ABLATION_ARMS, DEFAULTS, EXPERIMENTS, MEMORY_ESTIMATED, SCHEMA, SEEDS,
                           check_memory, matched_hidden, model_sizes, out_of_range, run_adding,
-                          run_bottleneck, run_charlm, run_copy, run_exp4, run_order, summarize)
+                          run_bottleneck, run_charlm, run_copy, run_exp4, run_order,
+                          run_truncation, summarize)
 from .charlm import EVAL_STREAMS
 from .corpus import V, load_corpus
 from .progress import progress_bar
@@ -118,7 +121,8 @@ _FLAGS = {
     "batch": (R.positive_int, "sequences per batch"),
     "lr": (R.positive_float, "Adam's learning rate"),
     "clip": (_clip, "clip the global gradient norm to this (or 'none')"),
-    "forget_bias": (R.real, "the LSTM's initial effective forget bias b_f"),
+    "forget_bias": (_real_or_none, "the LSTM's initial effective forget bias b_f "
+                                   "('none': PyTorch's uniform draw)"),
     "input_bias": (_real_or_none, "the LSTM's initial effective input bias b_i "
                                   "('none': PyTorch's uniform draw)"),
     "steps": (R.positive_int, "training batches per run"),
@@ -131,12 +135,13 @@ _FLAGS = {
     "length": (R.positive_int, "symbols to copy"),
     "alphabet": (R.positive_int, "distinct symbols"),
     "lr_final": (R.positive_float, "the learning rate at the last step (a half cosine from --lr)"),
-
     "lengths": (_lengths, "numbers of (key, value) pairs L, e.g. 4,6,8"),
     "values": (_at_least_two, "distinct values (each answer carries log2 of this many bits)"),
     "stop_accuracy": (_fraction, "stop a run, as solved, once its test accuracy reaches this"),
+    "truncate": (_lengths, "truncation lengths k to compare with full BPTT, e.g. 50,25"),
 }
 _T_HELP = {"adding": "sequence length (>= 2)", "ablation": "sequence length (>= 2)",
+           "truncation": "sequence length (>= 2)",
            "exp4": "minimal sequence length (>= 20)",
            "copy": "blank gap (total length T + 2 length)",
            "charlm": "characters per training step and stream (truncated BPTT)"}
@@ -147,8 +152,9 @@ _HELP = {"adding": "LSTM vs tanh RNN on the adding problem",
          "copy": "copy memory: cross-entropy against the memoryless baseline",
          "charlm": "character-level language model of the course's own source (data/corpus.txt); "
                    "also writes each trained state_dict beside --out",
-         "bottleneck": "associative recall by an encoder-decoder, without and with attention"}
-_PARSER_ORDER = ("adding", "ablation", "exp4", "order", "copy", "charlm", "bottleneck")
+         "bottleneck": "associative recall by an encoder-decoder, without and with attention",
+         "truncation": "full against truncated BPTT on the adding problem"}
+_PARSER_ORDER = ("adding", "ablation", "exp4", "order", "copy", "truncation", "charlm", "bottleneck")
 
 
 def build_parser():
@@ -217,6 +223,9 @@ def _check_task_args(parser, args):
             parser.error(f"{flag}: {why}")
     if args.forget_bias != DEFAULTS["ablation"]["forget_bias"] and e == "ablation":
         parser.error("--forget-bias: the ablation sets the forget bias itself (0 and 1)")
+    if e == "truncation" and (args.T < 2 or max(args.truncate) >= args.T):
+        parser.error(f"--truncate: every length must be below T = {args.T}, got "
+                     f"{','.join(map(str, args.truncate))}")
     if e == "ablation" and args.clip is None:
         parser.error("--clip: the ablation compares clipping at this value with none; give a number")
     if e in MEMORY_ESTIMATED:
@@ -315,6 +324,13 @@ def _run_all(args, bar_on):
         jobs = [(run_bottleneck, dict(cfg, model=m, seed=s), args.steps * len(args.lengths))
                 for m in args.models for s in seeds]
         config = dict(cfg, models=args.models, seeds=seeds)
+    elif e == "truncation":
+        cfg = dict(base, forget_bias=args.forget_bias, steps=args.steps,
+                   eval_every=args.eval_every, test_size=args.test_size, stop_mse=args.stop_mse)
+        jobs = [(run_truncation, dict(cfg, T=args.T, seed=s, k=k), args.steps)
+                for k in (None, *args.truncate) for s in seeds]
+        config = dict(cfg, T=args.T, seeds=seeds, truncate=list(args.truncate),
+                      arms=[{"truncate": k} for k in (None, *args.truncate)])
     else:  # copy
         cfg = dict(base, forget_bias=args.forget_bias, steps=args.steps,
                    eval_every=args.eval_every, test_size=args.test_size,

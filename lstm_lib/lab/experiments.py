@@ -33,7 +33,7 @@ from . import train as tr
 
 SCHEMA = "lstm_lib.lab/1"
 TEST_SEED = 2**20        # the test sets are the same for every seed and model
-EXPERIMENTS = ("adding", "exp4", "order", "copy", "ablation", "charlm", "bottleneck")
+EXPERIMENTS = ("adding", "exp4", "order", "copy", "ablation", "truncation", "charlm", "bottleneck")
 
 _TRAINING = dict(clip=1.0, forget_bias=1.0, input_bias=None)
 _ADDING = dict(_TRAINING, T=100, hidden=16, batch=32, lr=0.02, steps=1500, eval_every=25,
@@ -50,6 +50,9 @@ DEFAULTS = {
                   test_size=1000, n_relevant=2),
     "copy": dict(_TRAINING, T=20, hidden=64, batch=32, lr=0.01, steps=2000, eval_every=50,
                  test_size=500, length=10, alphabet=8),
+    # full BPTT against each truncation length in `truncate` (chunks of k steps); T/2 = 50
+    # reaches every second marked value and no first one
+    "truncation": dict(_ADDING, stop_mse=0.01, truncate=(50,)),
     "charlm": dict(_TRAINING, T=100, hidden=128, batch=32, lr=0.04, lr_final=4e-4, steps=1500,
                    eval_every=100),
     "bottleneck": dict(clip=1.0, forget_bias=1.0, hidden=8, lengths=[4, 6, 8, 9, 10, 12, 16],
@@ -58,8 +61,8 @@ DEFAULTS = {
 }
 
 #: How many seeds (0..N-1) the command line and :func:`run_ablation` run by default.
-SEEDS = {"adding": 3, "ablation": 5, "exp4": 5, "order": 3, "copy": 3, "charlm": 1,
-         "bottleneck": 3}
+SEEDS = {"adding": 3, "ablation": 5, "exp4": 5, "order": 3, "copy": 3, "truncation": 3,
+         "charlm": 1, "bottleneck": 3}
 
 # Ranges: what a run on one machine can use. Integers are inclusive [low, high]; for the
 # numbers marked open, low itself is excluded (a learning rate of 0 learns nothing);
@@ -75,8 +78,10 @@ _RANGES = {
     "length": (_INT, 1, 10_000), "alphabet": (_INT, 2, 1000), "n_relevant": (_INT, 2, 3),
     "lr_final": (_OPEN, 0, 10), "seeds": (_INT, 1, 1000),
     "lengths": (_INTS, 1, 10_000), "values": (_INT, 2, 1000), "stop_accuracy": (_OPEN, 0, 1),
+    "truncate": (_INTS, 1, 100_000),
 }
-_LOWEST_T = {"adding": 2, "ablation": 2, "exp4": 20, "copy": 1, "charlm": 2}  # the tasks' own minimum
+_LOWEST_T = {"adding": 2, "ablation": 2, "exp4": 20, "copy": 1, "truncation": 2,
+             "charlm": 2}                                     # the tasks' own minimum
 
 #: The range of every setting of :data:`DEFAULTS` (and of the number of seeds), per
 #: experiment: ``(kind, low, high)``, kind "integer", "number", "open" (a number > low)
@@ -85,7 +90,7 @@ _LOWEST_T = {"adding": 2, "ablation": 2, "exp4": 20, "copy": 1, "charlm": 2}  # 
 #: ``run_*`` function) and the command line refuse anything outside.
 LIMITS = {e: {name: (_RANGES["T"][0], _LOWEST_T[e], _RANGES["T"][2]) if name == "T"
               else _RANGES[name] for name in [*DEFAULTS[e], "seeds"]} for e in DEFAULTS}
-_MAY_BE_NONE = ("clip", "input_bias", "stop_mse")
+_MAY_BE_NONE = ("clip", "input_bias", "stop_mse", "forget_bias")
 
 #: The experiments :func:`memory_estimate` knows (charlm's model and corpus have fixed sizes;
 #: the bottleneck's models are tiny).
@@ -94,8 +99,8 @@ MEMORY_ESTIMATED = ("adding", "ablation", "exp4", "order", "copy")
 #: The ablation's arms: (forget_bias, clip), clip None meaning no clipping.
 ABLATION_ARMS = [(0.0, 1.0), (1.0, 1.0), (0.0, None), (1.0, None)]
 
-__all__ = ["run_adding", "run_exp4", "run_order", "run_copy", "run_ablation", "run_charlm",
-           "cosine_lr", "run_recall", "run_bottleneck", "summarize",
+__all__ = ["run_adding", "run_exp4", "run_order", "run_copy", "run_ablation", "run_truncation",
+           "run_charlm", "cosine_lr", "run_recall", "run_bottleneck", "summarize",
            "settings", "out_of_range", "memory_estimate", "check_memory", "model_sizes",
            "matched_hidden", "DEFAULTS", "SEEDS", "LIMITS", "MEMORY_ESTIMATED", "ABLATION_ARMS",
            "EXPERIMENTS", "SCHEMA"]
@@ -160,7 +165,7 @@ def memory_estimate(experiment, **overrides) -> int:
     """
     s = settings(experiment, **overrides)
     n = s.hidden
-    if experiment in ("adding", "ablation", "exp4"):
+    if experiment in ("adding", "ablation", "exp4", "truncation"):
         L = s.T + (s.T // 10 if experiment == "exp4" else 0)
         d, out, gen, keep, head = 2, 1, 48, 8, 0           # bytes per step and sequence
     elif experiment == "order":
@@ -523,6 +528,43 @@ def run_bottleneck(model="bottleneck", seed=0, *, progress=None, **overrides):
         "seconds": round(sum(r["seconds"] for r in runs), 2),
     }
 
+def run_truncation(seed=0, k=None, *, progress=None, return_model=False, **overrides):
+    """The adding problem trained with backpropagation through time truncated to ``k`` steps.
+
+    The LSTM of :func:`run_adding` (same initial weights, training stream and test
+    set for a seed), trained with :func:`lstm_lib.lab.train.truncated_mse_loss`:
+    the state is carried across chunks of ``k`` steps and detached between them,
+    and the loss is read at the end, so its gradient reaches only the last chunk.
+    ``k`` None is full BPTT. Every evaluation records the test MSE and the weights
+    of the answer on the two marked values (:func:`lstm_lib.lab.train.adding_metrics`).
+    Settings: ``DEFAULTS["truncation"]`` (its ``truncate`` lists the lengths the
+    command line compares with full BPTT; one run uses ``k``).
+    """
+    s = settings("truncation", **overrides)
+    if k is not None and not (isinstance(k, int) and 1 <= k < s.T):
+        raise ValueError(f"k: expected None (full BPTT) or an integer in [1, T={s.T}), got {k!r}")
+    model = tr.make_model("lstm", 2, s.hidden, 1, forget_bias=s.forget_bias,
+                          input_bias=s.input_bias, seed=seed)
+    rng = _train_rng(seed, 1)
+    test = tasks.adding_problem(s.T, s.test_size, rng=TEST_SEED + s.T)
+    loss_fn = tr.mse_loss if k is None else tr.truncated_mse_loss(k)
+    hist = tr.train(model, lambda: tasks.adding_problem(s.T, s.batch, rng), loss_fn, s.steps,
+                    lr=s.lr, clip=s.clip, evaluate=lambda m: tr.adding_metrics(m, test),
+                    eval_every=s.eval_every,
+                    stop_when=None if s.stop_mse is None else (lambda m: m["mse"] < s.stop_mse),
+                    progress=progress)
+    record = {
+        "cell": "lstm", "T": s.T, "seed": seed, "truncate": k, "forget_bias": s.forget_bias,
+        "input_bias": s.input_bias, "clip": s.clip, "sequences": hist["sequences"],
+        "test_mse": hist["mse"], "w_first": hist["w_first"], "w_second": hist["w_second"],
+        "sequences_to_mse_0.01": tr.first_crossing(hist, "mse", 0.01),
+        "final_test_mse": hist["mse"][-1], "final_w_first": hist["w_first"][-1],
+        "final_w_second": hist["w_second"][-1], "baseline_mse": tasks.adding_baseline_mse(),
+        "first_grad_norm": hist["first_grad_norm"], "steps_run": hist["steps_run"],
+        "sequences_seen": hist["sequences_seen"], "seconds": round(hist["seconds"], 2),
+    }
+    return (record, model) if return_model else record
+
 
 # --------------------------------------------------------------------------- summaries
 
@@ -546,6 +588,8 @@ def summarize(experiment, runs):
             key = f"fb{r['forget_bias']:g}_{clip}"
         elif experiment == "exp4":
             key = "lstm"
+        elif experiment == "truncation":
+            key = "full" if r["truncate"] is None else f"k{r['truncate']}"
         else:
             key = r["cell"]
         groups.setdefault(key, []).append(r)
@@ -557,6 +601,9 @@ def summarize(experiment, runs):
         "order": ["best_accuracy", "final_accuracy", "epochs_to_0.905", "epochs_to_0.957"],
         "copy": ["final_ce", "final_copy_accuracy"],
         "charlm": ["test_bpc", "final_valid_bpc"],
+
+        "truncation": ["sequences_to_mse_0.01", "final_test_mse", "final_w_first",
+                       "final_w_second"],
     }[experiment]
     return {key: {f: _spread([r[f] for r in rs]) for f in fields} for key, rs in groups.items()}
 

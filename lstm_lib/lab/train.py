@@ -32,7 +32,8 @@ from .tasks import Batch
 __all__ = ["SequenceModel", "make_model", "global_grad_norm", "clip_grad_norm",
            "mse_loss", "class_loss", "copy_loss", "regression_metrics",
            "classification_metrics", "copy_metrics", "train", "first_crossing",
-           "set_deterministic", "parameter_count", "hidden_for_parameters"]
+           "set_deterministic", "parameter_count", "hidden_for_parameters", "truncated_mse_loss",
+           "adding_metrics"]
 
 CELLS = ("lstm", "gru", "rnn")
 
@@ -170,6 +171,36 @@ def mse_loss(model, batch: Batch):
     return ((y_hat - batch.y) ** 2).mean(), y_hat
 
 
+def truncated_mse_loss(k):
+    """:func:`mse_loss` with backpropagation through time truncated to chunks of ``k`` steps.
+
+    The sequence is cut into chunks of ``k`` steps from its start (the last one
+    may be shorter). The recurrent layer runs chunk by chunk, each chunk
+    starting from the state the previous one ended in, *detached*: the forward
+    pass is exactly the untruncated one, but no gradient crosses a chunk
+    boundary. The loss is read at the end, so its gradient reaches only the
+    steps of the last chunk. For sequences of one length (``batch.lengths`` None).
+    Returns loss_fn(model, batch) -> (loss, y_hat (B,)).
+    """
+    k = check_positive_int(k, "k")
+
+    def loss_fn(model, batch: Batch):
+        if batch.lengths is not None:
+            raise ValueError("batch: truncated_mse_loss expects sequences of one length "
+                             "(lengths None), got a batch with lengths")
+        x = batch.x.to(model.head.weight.dtype)
+        state = None
+        for start in range(0, x.shape[0], k):
+            if state is not None:                            # carry the state, cut the gradient
+                state = (tuple(s.detach() for s in state) if isinstance(state, tuple)
+                         else state.detach())
+            h, state = model.rnn(x[start:start + k], state)
+        y_hat = model.head(h[-1]).squeeze(-1)
+        return ((y_hat - batch.y) ** 2).mean(), y_hat
+
+    return loss_fn
+
+
 def class_loss(model, batch: Batch):
     """Cross-entropy of the class read at each sequence's end. Returns (loss, logits (B, C))."""
     logits = model(batch.x, batch.lengths)
@@ -194,6 +225,26 @@ def regression_metrics(model, batch: Batch, tol=0.04) -> dict:
     model.train()
     err = y_hat - batch.y
     return {"mse": float((err ** 2).mean()), "within_tol": float((err.abs() < tol).float().mean())}
+
+
+@torch.no_grad()
+def adding_metrics(model, batch: Batch, tol=0.04) -> dict:
+    """:func:`regression_metrics` on an adding-problem batch, and what the answer uses.
+
+    Adds "w_first" and "w_second": the least-squares weights of the answer
+    y_hat on the two marked values, y_hat ~ a + w_first v_{p_1} + w_second v_{p_2}
+    (positions from ``batch.meta["positions"]``). A network that adds both has
+    weights near 1; one that ignores the first marked value has w_first near 0.
+    """
+    metrics = regression_metrics(model, batch, tol)
+    model.eval()
+    y_hat = model(batch.x, batch.lengths).squeeze(-1).double()
+    model.train()
+    pos, cols = batch.meta["positions"], torch.arange(batch.x.shape[1])
+    v = batch.x[:, :, 0].double()
+    design = torch.stack([torch.ones_like(y_hat), v[pos[:, 0], cols], v[pos[:, 1], cols]], dim=1)
+    coef = torch.linalg.lstsq(design, y_hat.unsqueeze(1)).solution.squeeze(1)
+    return dict(metrics, w_first=float(coef[1]), w_second=float(coef[2]))
 
 
 @torch.no_grad()

@@ -142,6 +142,8 @@ def test_cli_writes_and_refuses_to_overwrite(tmp_path, capsys):
     (["adding", "--out", "{tmp}/ro/x.json"], "cannot write"),
     (["adding", "--models", "lstm,cnn", "--out", "x.json"], "--models"),
     (["ablation", "--clip", "none", "--out", "x.json"], "--clip"),
+    (["truncation", "--T", "40", "--truncate", "50", "--out", "x.json"], "below T = 40"),
+    (["truncation", "--truncate", "0,5", "--out", "x.json"], "--truncate"),
     (["adding"], "--out"),
 ])
 def test_cli_rejects_bad_arguments(args, needle, tmp_path, capsys, monkeypatch):

@@ -52,6 +52,21 @@ def test_run_ablation_runs_every_arm_and_seed():
     assert [(r["forget_bias"], r["clip"]) for r in runs] == E.ABLATION_ARMS
 
 
+def test_run_truncation_full_arm_is_run_adding_and_truncation_changes_it():
+    kw = dict(T=8, steps=6, hidden=4, test_size=16, eval_every=3)
+    full = E.run_truncation(0, None, **kw)
+    adding = E.run_adding("lstm", 0, **kw)
+    assert full["test_mse"] == adding["test_mse"]            # same start, stream and test set
+    cut = E.run_truncation(0, 2, **kw)
+    assert cut["truncate"] == 2 and cut["test_mse"][0] == full["test_mse"][0]
+    assert cut["test_mse"][-1] != full["test_mse"][-1]
+    assert len(cut["w_first"]) == len(cut["w_second"]) == len(cut["sequences"]) == 3
+    s = E.summarize("truncation", [full, cut])
+    assert sorted(s) == ["full", "k2"] and s["k2"]["final_w_first"]["n"] == 1
+    with pytest.raises(ValueError, match="k"):
+        E.run_truncation(0, 8, **kw)                         # k must be below T
+
+
 # --------------------------------------------------------------------------- ranges and memory
 
 def test_limits_cover_every_setting_and_hold_the_defaults():

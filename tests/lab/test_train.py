@@ -163,6 +163,55 @@ def test_losses_and_metrics_by_hand():
     assert cm["copy_accuracy"] == pytest.approx(float(hits))
 
 
+# --------------------------------------------------------------------------- truncated BPTT
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn"])
+def test_truncated_loss_keeps_the_forward_and_cuts_the_gradient(cell):
+    """Same loss as mse_loss; the gradient reaches the last chunk only, and all of it there."""
+    model = tr.make_model(cell, 2, 5, 1, seed=3, dtype=torch.float64)
+    b = tasks.adding_problem(12, 6, rng=4)
+    grads = {}
+    for name, fn in [("full", tr.mse_loss), ("k5", tr.truncated_mse_loss(5)),
+                     ("k12", tr.truncated_mse_loss(12))]:
+        x = b.x.double().clone().requires_grad_(True)
+        loss, _ = fn(model, tasks.Batch(x=x, y=b.y, meta=b.meta))
+        loss.backward()
+        grads[name] = (loss.item(), x.grad.clone())
+    assert grads["k5"][0] == pytest.approx(grads["full"][0], rel=1e-12)     # the forward is unchanged
+    g5, g = grads["k5"][1], grads["full"][1]
+    assert torch.count_nonzero(g5[:10]) == 0                                # chunks [0,5), [5,10): cut
+    assert torch.allclose(g5[10:], g[10:], rtol=1e-10, atol=0)               # last chunk: exact
+    assert torch.count_nonzero(g[:10]) > 0                                   # full BPTT reaches them
+    assert torch.equal(grads["k12"][1], g)                                   # one chunk is full BPTT
+
+
+def test_truncated_loss_rejects_bad_input():
+    with pytest.raises(ValueError, match="k"):
+        tr.truncated_mse_loss(0)
+    model = tr.make_model("lstm", 2, 3, 1)
+    with pytest.raises(ValueError, match="lengths"):
+        tr.truncated_mse_loss(5)(model, tasks.hochreiter_adding(20, 2, rng=0))
+
+
+def test_adding_metrics_reads_the_weights_on_the_marked_values():
+    b = tasks.adding_problem(9, 64, rng=5)
+    pos, cols = b.meta["positions"], np.arange(64)
+
+    class Uses(nn.Module):      # answers 0.3 + 0.25 v_{p1} + 1.0 v_{p2}, exactly
+        def __init__(self):
+            super().__init__()
+            self.dummy = nn.Parameter(torch.zeros(()))
+
+        def forward(self, x, lengths=None):
+            v = x[:, :, 0]
+            return (0.3 + 0.25 * v[pos[:, 0], cols] + v[pos[:, 1], cols]).unsqueeze(-1)
+
+    m = tr.adding_metrics(Uses(), b)
+    assert m["w_first"] == pytest.approx(0.25, abs=1e-6)
+    assert m["w_second"] == pytest.approx(1.0, abs=1e-6)
+    assert m["mse"] == pytest.approx(tr.regression_metrics(Uses(), b)["mse"])
+
+
 # --------------------------------------------------------------------------- the loop
 
 T_SHORT = 4   # a short adding problem keeps these tests fast

@@ -52,29 +52,50 @@ def check_numpy(x, name: str):
 
 
 def check_floating(x, name: str):
-    """Require a real floating-point numpy array or torch tensor."""
+    """Require a real floating-point numpy array (float32 or float64) or torch tensor.
+
+    A numpy array must be float32 or float64: float16 (and long double) are refused,
+    as ints, bools and complex numbers are. A tensor may also be float16 or
+    bfloat16, which ``torch.nn``'s recurrent modules run and so ``lstm_lib.modules``'
+    do too (without the fast path).
+    """
     if is_tensor(x):
         if not x.is_floating_point():
-            raise TypeError(f"{name}: expected a floating-point tensor "
-                            f"(float32 or float64), got dtype {x.dtype}")
+            raise TypeError(f"{name}: expected a floating-point tensor (float32 or float64; "
+                            f"float16 or bfloat16 also run), got dtype {x.dtype}")
         return x
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name}: expected a numpy array or torch tensor, "
                         f"got {type(x).__name__}")
-    if not np.issubdtype(x.dtype, np.floating):
+    if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"{name}: expected a floating-point array "
                         f"(float32 or float64), got dtype {x.dtype}")
     return x
 
 
 def check_finite(x, name: str):
-    """Require every entry to be finite (no NaN, no +/-inf)."""
+    """Require every entry to be finite (no NaN, no +/-inf).
+
+    A tensor on the "meta" device has a shape and no values: nothing to check.
+    """
     if is_tensor(x):
-        ok = bool(x.detach().isfinite().all())
+        ok = x.device.type == "meta" or bool(x.detach().isfinite().all())
     else:
         ok = bool(np.isfinite(x).all())
     if not ok:
         raise ValueError(f"{name}: expected finite values, got NaN or inf")
+    return x
+
+
+def check_device(x, name: str, device, whose: str):
+    """Require tensor ``x`` on ``device``; ``whose`` says whose device that is.
+
+    E.g. ``check_device(h0, "h0", W.device, "the parameters'")`` raises
+    ``ValueError: h0: expected device cpu (the parameters' device), got meta; ...``.
+    """
+    if x.device != device:
+        raise ValueError(f"{name}: expected device {device} ({whose} device), got {x.device}; "
+                         f"move one with .to()")
     return x
 
 

@@ -18,8 +18,18 @@ computes the same function with fewer, larger operations:
 It takes the same arguments and returns the same values as
 ``modules.lstm_layer``; ``tests/test_fast.py`` holds the two equal (and both
 equal to ``torch.nn.LSTM``), and ``torch.autograd.gradcheck`` checks the
-backward pass. It is once differentiable: a second derivative raises an
-error, use ``LSTM(..., fast=False)`` for that.
+backward pass.
+
+Second derivatives (a gradient penalty: ``autograd.grad(loss, ...,
+create_graph=True)``, then a loss on that gradient) are right too, by another
+route: the hand-written pass computes numbers, not a graph, so when autograd
+asks for a differentiable gradient (grad mode on inside ``backward``, which
+is what ``create_graph=True`` means) the backward pass recomputes the layer
+out of place, under autograd (``_layer_by_autograd``: the forward pass's
+arithmetic, one sigmoid for the four gates, without ``out=``), and
+differentiates that (``_backward_by_autograd``). ``torch.autograd.gradgradcheck`` and
+``torch.nn.LSTM``'s own second derivatives check it. For that recomputation
+the forward pass keeps its inputs (x_proj, h0, c0) besides its buffers.
 
 The backward pass, rows of the batch as examples (NOTATION's symbols; Z_t is
 the (B, 4n) pre-activation, P_t = x_proj[t], so Z_t = P_t + H_{t-1} W_h^T)::
@@ -39,7 +49,6 @@ derives the same equations); the tests compare both against autograd.
 from __future__ import annotations
 
 import torch
-from torch.autograd.function import once_differentiable
 
 __all__ = ["lstm_layer_fast", "LSTMLayerFunction", "applies"]
 
@@ -89,13 +98,14 @@ class LSTMLayerFunction(torch.autograd.Function):
             c[t + 1].sub_(i[t])
             torch.tanh(c[t + 1], out=tc[t])
             torch.mul(o[t], tc[t], out=h[t + 1])          # h_t = o * tanh(c_t)
-        ctx.save_for_backward(Z, H, C, tanh_C, W_hh)
+        ctx.save_for_backward(Z, H, C, tanh_C, W_hh, x_proj, h0, c0)
         return H[1:], H[T].clone(), C[T].clone()
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, dH_out, dh_T, dc_T):
-        gates, H, C, tanh_C, W_hh = ctx.saved_tensors
+        if torch.is_grad_enabled():        # create_graph=True: this gradient will be differentiated
+            return _backward_by_autograd(ctx, dH_out, dh_T, dc_T)
+        gates, H, C, tanh_C, W_hh = ctx.saved_tensors[:5]
         T, B, four_n = gates.shape
         n = four_n // 4
         i, f, s, o = (gates[..., k * n:(k + 1) * n] for k in range(4))
@@ -130,3 +140,38 @@ class LSTMLayerFunction(torch.autograd.Function):
         dh0 = dz[0] @ W_hh if need_h0 else None
         dW = (dZ.view(T * B, 4 * n).T @ H[:-1].reshape(T * B, n)) if need_W else None
         return (dZ if need_x else None), dh0, (dc if need_c0 else None), dW
+
+
+def _layer_by_autograd(x_proj, h0, c0, W_hh):
+    """The forward pass's arithmetic out of place, so that autograd records it.
+
+    Same function as ``LSTMLayerFunction.forward`` (and ``modules.lstm_layer``, which
+    this file does not import: modules imports it). Returns h (T, B, n), h_T, c_T.
+    """
+    n = h0.shape[1]
+    scale = x_proj.new_ones(4 * n)
+    scale[2 * n:3 * n] = 2                            # tanh(z) = 2 sigmoid(2z) - 1
+    W_hh_T = (W_hh * scale[:, None]).T
+    P = x_proj * scale
+    h, c, hs = h0, c0, []
+    for t in range(x_proj.shape[0]):
+        i, f, s, o = torch.addmm(P[t], h, W_hh_T).sigmoid().chunk(4, dim=1)
+        c = f * c + i * (2 * s - 1)
+        h = o * torch.tanh(c)
+        hs.append(h)
+    return torch.stack(hs), h, c
+
+
+def _backward_by_autograd(ctx, dH_out, dh_T, dc_T):
+    """The backward pass as a graph, for create_graph=True: recompute the layer under
+    autograd, from the saved inputs, and differentiate that."""
+    W_hh, x_proj, h0, c0 = ctx.saved_tensors[4:]
+    inputs = (x_proj, h0, c0, W_hh)
+    wanted = [k for k, need in enumerate(ctx.needs_input_grad) if need]
+    h, h_T, c_T = _layer_by_autograd(*inputs)
+    grads = torch.autograd.grad((h, h_T, c_T), [inputs[k] for k in wanted], (dH_out, dh_T, dc_T),
+                                create_graph=True, allow_unused=True)
+    out = [None] * 4
+    for k, g in zip(wanted, grads):
+        out[k] = g
+    return tuple(out)

@@ -31,23 +31,31 @@ fast=False)`` runs ``lstm_layer`` under autograd instead; the tests hold the
 two paths equal to each other and to ``torch.nn.LSTM``.
 
 Validation. ``forward`` checks its input and initial states on every call
-(shape, dtype, finiteness), with messages that name what was expected. It
+(shape, dtype, device, finiteness), with messages that name what was expected. It
 does not scan the weights, as ``torch.nn.LSTM`` does not: ``load_state_dict``
 refuses NaN or inf weights before copying any, and ``check_weights()`` checks
 the current ones on request (after a training step that diverged, say).
 
-Not supported (each raises ``NotImplementedError``): ``dropout > 0``,
-``proj_size > 0`` and ``PackedSequence`` input.
+Dropout as in ``torch.nn``: ``dropout=p`` zeroes each entry of every layer's
+output but the last with probability p in training mode and scales the rest
+by 1/(1-p); eval mode (``.eval()``) and the final states are untouched; with
+one layer it has no effect and the constructor warns, as torch does.
+``flatten_parameters()`` exists and does nothing (there is no cuDNN buffer to
+compact); ``all_weights`` lists each layer and direction's parameters.
+
+Not supported (each raises ``NotImplementedError``): ``proj_size > 0`` and
+``PackedSequence`` input.
 """
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from torch import nn
 
 from . import fast as _fast
-from .checks import (check_finite, check_floating, check_in_range, check_ndim,
+from .checks import (check_device, check_finite, check_floating, check_in_range, check_ndim,
                      check_positive_int, check_shape)
 from .weights import set_forget_bias
 
@@ -99,10 +107,14 @@ def _check_tensor(x, name):
 
 
 def _refuse_non_finite(module, state_dict, prefix, *args):
-    """``load_state_dict``'s pre-hook: refuse NaN or inf weights before any is copied."""
-    for name, _ in module.named_parameters(recurse=False):
+    """``load_state_dict``'s pre-hook: refuse NaN or inf weights (or meta tensors, which have
+    no values, into a module that has some) before any is copied."""
+    for name, param in module.named_parameters(recurse=False):
         value = state_dict.get(prefix + name)
         if isinstance(value, torch.Tensor):
+            if value.device.type == "meta" and param.device.type != "meta":
+                raise ValueError(f"{name}: expected a tensor with values, got one on the meta "
+                                 f"device (shapes only)")
             check_finite(value, name)
 
 
@@ -129,10 +141,16 @@ class _Recurrent(nn.Module):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name}: expected a bool, got {flag!r}")
         check_in_range(dropout, "dropout", 0, 1)
-        if dropout != 0:
-            raise NotImplementedError(
-                f"dropout between layers is not implemented in lstm_lib "
-                f"(got dropout={dropout}); use dropout=0, or torch.nn's modules")
+        if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(f"dtype: expected a floating-point torch dtype (float32 or float64; "
+                            f"float16 or bfloat16 also run), got {dtype!r}")
+        if device is not None and not isinstance(device, (str, int, torch.device)):
+            raise TypeError(f"device: expected a torch.device or its name, got {device!r}")
+        if dropout > 0 and num_layers == 1:       # torch.nn's warning, in its words' spirit
+            warnings.warn(f"dropout adds dropout after every recurrent layer but the last, so "
+                          f"a non-zero dropout expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers={num_layers} (it has no effect)",
+                          UserWarning, stacklevel=3)
         self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
         self.dropout = float(dropout)
         num_directions = 2 if bidirectional else 1
@@ -158,6 +176,21 @@ class _Recurrent(nn.Module):
         for name, p in self.named_parameters():
             check_finite(p, name)
         return self
+
+    def flatten_parameters(self):
+        """Do nothing: ``torch.nn``'s modules compact their weights for cuDNN here; these
+        keep no flat buffer. It exists so that code written for ``torch.nn`` runs."""
+        return None
+
+    @property
+    def all_weights(self):
+        """The parameters as ``torch.nn``'s ``all_weights``: one list per layer and direction
+        (layer 0, layer 0 reverse, layer 1, ...), each [weight_ih, weight_hh, bias_ih,
+        bias_hh] (the two weights only when bias=False)."""
+        names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else [])
+        directions = ["", "_reverse"] if self.bidirectional else [""]
+        return [[getattr(self, f"{name}_l{layer}{suffix}") for name in names]
+                for layer in range(self.num_layers) for suffix in directions]
 
     def reset_parameters(self):
         """Draw every weight and bias from U(-1/sqrt(n), 1/sqrt(n)), as PyTorch does."""
@@ -205,6 +238,8 @@ class _Recurrent(nn.Module):
                 outputs.append(h.flip(0) if direction == 1 else h)
                 finals.append(final)
             x = torch.cat(outputs, dim=2)          # the next layer's input: (T, B, D*n)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = nn.functional.dropout(x, self.dropout)   # between layers, as torch.nn
         final_states = [torch.stack(s) for s in zip(*finals)]
         if self.batch_first and batched:
             x = x.transpose(0, 1)
@@ -252,10 +287,11 @@ class _Recurrent(nn.Module):
         if T == 0:
             raise ValueError(f"input: expected at least one time step, got T=0 "
                              f"in shape {tuple(input.shape)}")
-        dtype = self.weight_ih_l0.dtype
+        dtype, device = self._check_parameters()
         if input.dtype != dtype:
             raise TypeError(f"input: expected dtype {dtype} (the parameters' dtype), "
                             f"got {input.dtype}; convert one with .to()")
+        check_device(input, "input", device, "the parameters'")
         check_finite(input, "input")
 
         D = 2 if self.bidirectional else 1
@@ -276,8 +312,19 @@ class _Recurrent(nn.Module):
             if s.dtype != dtype:
                 raise TypeError(f"{name}: expected dtype {dtype} (the parameters' dtype), "
                                 f"got {s.dtype}")
+            check_device(s, name, device, "the parameters'")
             check_finite(s, name)
         return input, states, batched
+
+    def _check_parameters(self):
+        """Every parameter of one dtype and on one device, weight_ih_l0's; returns both."""
+        first = self.weight_ih_l0
+        for name, p in self.named_parameters():
+            if p.dtype != first.dtype:
+                raise TypeError(f"{name}: expected dtype {first.dtype} (weight_ih_l0's dtype), "
+                                f"got {p.dtype}")
+            check_device(p, name, first.device, "weight_ih_l0's")
+        return first.dtype, first.device
 
 
 class LSTM(_Recurrent):
@@ -292,8 +339,8 @@ class LSTM(_Recurrent):
         c_t = f_t * c_{t-1} + i_t * c_tilde_t
         h_t = o_t * tanh(c_t)
 
-    Arguments are those of ``torch.nn.LSTM``; ``dropout`` must be 0 and
-    ``proj_size`` must be 0. ``forward(input, hx=None)`` takes ``hx = (h_0, c_0)``
+    Arguments are those of ``torch.nn.LSTM`` (``dropout`` as there, between
+    layers in training mode); ``proj_size`` must be 0. ``forward(input, hx=None)`` takes ``hx = (h_0, c_0)``
     and returns ``output, (h_n, c_n)``.
 
     forget_bias (keyword only): if set, the effective forget bias b_f, which
@@ -304,8 +351,10 @@ class LSTM(_Recurrent):
 
     fast (keyword only, default True): run each layer's time loop with
     ``fast.lstm_layer_fast`` (same function, hand-written backward pass) on
-    float32/float64 CPU tensors; False runs ``lstm_layer`` under autograd,
-    which also supports second derivatives. The attribute can be changed later.
+    float32/float64 CPU tensors; False runs ``lstm_layer`` under autograd.
+    Both give correct second derivatives (a gradient penalty, with
+    ``create_graph=True``): there the fast path's backward recomputes the
+    layer under autograd. The attribute can be changed later.
     """
 
     gates = 4
@@ -373,7 +422,7 @@ class RNN(_Recurrent):
     Per step: H_t = tanh(X_t W_xh^T + H_{t-1} W_hh^T + b_h) (or ReLU with
     ``nonlinearity="relu"``), where ``weight_ih_l{k}`` is W_xh, ``weight_hh_l{k}``
     is W_hh and b_h = bias_ih + bias_hh. Arguments are those of ``torch.nn.RNN``
-    (same positional order: nonlinearity comes fourth); ``dropout`` must be 0.
+    (same positional order: nonlinearity comes fourth), ``dropout`` included.
     ``forward(input, hx=None)`` returns ``output, h_n``.
     """
 

@@ -44,19 +44,22 @@ global norm (Pascanu, Mikolov and Bengio, 2013).
 
 Arrays are numpy; float64 is the intended dtype. float32 is accepted and
 kept: the results have the dtype numpy's promotion gives for the inputs
-(all float32 in, float32 out). Every public function validates its inputs
+(all float32 in, float32 out). Nothing else is: float16, integers, bools
+and complex numbers are refused with a TypeError naming the argument (the
+sigmoid and ``logit`` also take ints and bools, as numbers). Every public function validates its inputs
 with :mod:`lstm_lib.checks` first, then computes; nothing is broadcast silently.
 """
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import (check_array, check_floating, check_in_range, check_ndim, check_numpy,
-                     check_positive_int, check_shape)
+from .checks import (check_array, check_finite, check_floating, check_in_range, check_ndim,
+                     check_numpy, check_positive_int, check_shape)
 
 RNN_PARAM_NAMES = ("W_xh", "W_hh", "b_h")
 """The RNN's parameter names, in the order they are drawn by ``init_rnn_params``."""
@@ -78,13 +81,32 @@ def sigmoid(z):
 
     Never calls ``exp`` on a large positive number: for z >= 0 it uses
     1 / (1 + e^{-z}), for z < 0 the equal form e^{z} / (1 + e^{z}). Keeps the
-    dtype of a floating input (float32 stays float32).
+    dtype of a floating input (float32 stays float32); integers and bools
+    become float64. Anything else (None, strings, complex numbers, float16)
+    is refused with a TypeError naming ``z``.
     """
-    z = np.asarray(z)
-    if not np.issubdtype(z.dtype, np.floating):
-        z = z.astype(np.float64)
+    z = _real(z, "z")
     e = np.exp(-np.abs(z))              # in (0, 1]: never overflows
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype)
+
+
+def _real(z, name: str) -> np.ndarray:
+    """``z`` as a numpy array of real numbers: float32 and float64 kept, ints and bools
+    made float64; None, strings, objects, complex numbers and float16 refused (TypeError)."""
+    if z is None or isinstance(z, (str, bytes)):
+        raise TypeError(f"{name}: expected a real number or an array of them, "
+                        f"got {type(z).__name__}")
+    try:
+        arr = np.asarray(z)
+    except (ValueError, TypeError) as e:     # a ragged list, say
+        raise TypeError(f"{name}: expected a real number or an array of them, "
+                        f"got a {type(z).__name__} numpy cannot read as one ({e})") from None
+    if arr.dtype.kind in "biu":
+        return arr.astype(np.float64)
+    if arr.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name}: expected real numbers (float32 or float64, or integers), "
+                        f"got dtype {arr.dtype}")
+    return arr
 
 
 def logit(p):
@@ -95,7 +117,7 @@ def logit(p):
     e.g. ``np.clip(logit(p), -40, 40)`` (sigma(40) == 1.0 in float64).
     Returns a float for a number, else a float64 array.
     """
-    arr = np.asarray(p, dtype=np.float64)
+    arr = _real(p, "p").astype(np.float64)
     if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 1):
         raise ValueError(f"p: expected values in [0, 1], got {p!r}")
     with np.errstate(divide="ignore"):
@@ -109,13 +131,15 @@ def logit(p):
 
 def rnn_param_shapes(input_size: int, hidden_size: int) -> dict:
     """Expected shapes of the RNN parameters: W_xh (n, d), W_hh (n, n), b_h (n,)."""
-    d, n = input_size, hidden_size
+    d = check_positive_int(input_size, "input_size")
+    n = check_positive_int(hidden_size, "hidden_size")
     return {"W_xh": (n, d), "W_hh": (n, n), "b_h": (n,)}
 
 
 def lstm_param_shapes(input_size: int, hidden_size: int) -> dict:
     """Expected shapes of the 12 LSTM parameters: W_x* (n, d), W_h* (n, n), b_* (n,)."""
-    d, n = input_size, hidden_size
+    d = check_positive_int(input_size, "input_size")
+    n = check_positive_int(hidden_size, "hidden_size")
     return {name: shape for g in LSTM_GATES
             for name, shape in ((f"W_x{g}", (n, d)), (f"W_h{g}", (n, n)), (f"b_{g}", (n,)))}
 
@@ -166,6 +190,15 @@ def _check_params(params, names, kind: str, first: str):
     return d, n
 
 
+def _check_seed(seed) -> int:
+    """A seed for ``np.random.default_rng``: a non-negative integer (bools refused)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed: expected a non-negative integer, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
 def init_rnn_params(input_size: int, hidden_size: int, seed: int = 0, scale=None) -> dict:
     """Random RNN parameters drawn like PyTorch: every entry from U(-k, k).
 
@@ -177,7 +210,7 @@ def init_rnn_params(input_size: int, hidden_size: int, seed: int = 0, scale=None
     d = check_positive_int(input_size, "input_size")
     n = check_positive_int(hidden_size, "hidden_size")
     k = 1.0 / np.sqrt(n) if scale is None else check_in_range(scale, "scale", low=0.0)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_check_seed(seed))
     shapes = rnn_param_shapes(d, n)
     return {name: rng.uniform(-k, k, size=shapes[name]) for name in RNN_PARAM_NAMES}
 
@@ -197,7 +230,7 @@ def init_lstm_params(input_size: int, hidden_size: int, seed: int = 0,
     if forget_bias is not None:
         check_in_range(forget_bias, "forget_bias")
     k = 1.0 / np.sqrt(n)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_check_seed(seed))
     shapes = lstm_param_shapes(d, n)
     params = {name: rng.uniform(-k, k, size=shapes[name]) for name in LSTM_PARAM_NAMES}
     if forget_bias is not None:
@@ -266,6 +299,18 @@ def _check_trace(params, trace, cls, params_check, fields):
         else:
             check_shape(value, f"trace.{name}", (T, B, n), ("T", "B", "n"))
     return T, B, d, n
+
+
+def _check_trace_values(trace, fields):
+    """A trace the backward pass will use: every array floating (float32/float64), of the
+    dtype of ``trace.h`` (x may differ), and finite. Shapes are checked before."""
+    dtype = check_floating(trace.h, "trace.h").dtype
+    for name in ("x",) + tuple(fields):
+        value = check_floating(getattr(trace, name), f"trace.{name}")
+        if name != "x" and value.dtype != dtype:
+            raise TypeError(f"trace.{name}: expected dtype {dtype} (trace.h's dtype), "
+                            f"got {value.dtype}")
+        check_finite(value, f"trace.{name}")
 
 
 def _check_upstream(dh, dh_T, dc_T, T, B, n, has_c: bool):
@@ -363,6 +408,7 @@ def rnn_backward(params, trace: RNNTrace, dh=None, dh_T=None) -> dict:
     h0 (B, n) and x (T, B, d).
     """
     T, B, d, n = check_rnn_trace(params, trace)
+    _check_trace_values(trace, ("h0", "a", "h"))
     _check_upstream(dh, dh_T, None, T, B, n, has_c=False)
     W_xh, W_hh = params["W_xh"], params["W_hh"]
     dtype = _dtype(trace.h, trace.x, dh, dh_T, *params.values())
@@ -496,6 +542,7 @@ def lstm_backward(params, trace: LSTMTrace, dh=None, dh_T=None, dc_T=None) -> di
     summed over the batch), h0 and c0 (B, n), and x (T, B, d).
     """
     T, B, d, n = check_lstm_trace(params, trace)
+    _check_trace_values(trace, ("h0", "c0", "f", "i", "c_tilde", "o", "c", "h"))
     _check_upstream(dh, dh_T, dc_T, T, B, n, has_c=True)
     dtype = _dtype(trace.h, trace.x, dh, dh_T, dc_T, *params.values())
     grads = {name: np.zeros_like(params[name], dtype=dtype) for name in LSTM_PARAM_NAMES}

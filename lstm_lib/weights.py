@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checks import check_array, check_in_range, check_positive_int, is_tensor
+from .checks import check_array, check_device, check_in_range, check_positive_int, is_tensor
 from .reference import LSTM_GATES
 
 _MODES = {"LSTM": ("LSTM",), "RNN": ("RNN_TANH", "RNN_RELU")}
@@ -60,6 +60,8 @@ def split_lstm_weights(weight_ih, weight_hh, bias_ih=None, bias_hh=None):
         if a is not None and is_tensor(a) != torch_in:
             kind = "torch tensors" if torch_in else "numpy arrays"
             raise TypeError(f"{name}: expected {kind} like weight_ih, got {type(a).__name__}")
+        if a is not None and torch_in:
+            check_device(a, name, weight_ih.device, "weight_ih's")
     check_array(weight_ih, "weight_ih", (None, None), ("4n", "d"), finite=False)
     rows = weight_ih.shape[0]
     if rows == 0 or rows % 4:
@@ -110,6 +112,8 @@ def fuse_lstm_weights(params):
             if is_tensor(a) != torch_in:
                 raise TypeError(f"params['{key}']: expected the same array type as "
                                 f"params['W_xi'], got {type(a).__name__}")
+            if torch_in:
+                check_device(a, f"params['{key}']", params["W_xi"].device, "params['W_xi']'s")
             check_array(a, f"params['{key}']", shape, axes, finite=False)
     cat = torch.cat if torch_in else np.concatenate
     return (cat([params[f"W_x{g}"] for g in LSTM_GATES]),
@@ -131,6 +135,9 @@ def _layer_tensors(module, layer, reverse, kind):
         raise TypeError(f"reverse: expected a bool, got {reverse!r}")
     if reverse and not module.bidirectional:
         raise ValueError("reverse: expected False for a unidirectional module, got True")
+    if any(p.device.type == "meta" for p in module.parameters()):
+        raise ValueError("module: its parameters are on the meta device (shapes without "
+                         "values); there are no weights to read")
     suffix = f"l{layer}" + ("_reverse" if reverse else "")
 
     def numpy64(name):

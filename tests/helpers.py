@@ -60,3 +60,34 @@ def series(view, panel, k):
     """The (x, y) of series k in panel ``panel`` of an explorer's View."""
     s = view.panels[panel].series[k]
     return s.x, s.y
+
+
+SPECIAL_FILES = ("fifo", "socket", "symlink to a fifo", "symlink to a socket")
+
+
+def make_special_file(directory, kind):
+    """A file that is not a regular file, under ``directory`` (a test's tmp_path; never /dev).
+
+    kind: one of SPECIAL_FILES. Returns its path; its ``os.lstat`` must not change when
+    a command line refuses to write there.
+    """
+    import os
+    import socket
+    path = directory / kind.replace(" ", "-")
+    target = path if not kind.startswith("symlink") else directory / f"target-of-{path.name}"
+    if kind.endswith("fifo"):
+        os.mkfifo(target)
+    else:
+        with socket.socket(socket.AF_UNIX) as s:       # the socket file outlives the socket
+            s.bind(str(target))
+    if kind.startswith("symlink"):
+        path.symlink_to(target)
+    return path
+
+
+def file_identity(path):
+    """What a file is, where it is, and its link's target: equal before and after = untouched."""
+    import os
+    st = os.lstat(path)
+    link = os.readlink(path) if os.path.islink(path) else None
+    return (st.st_mode, st.st_ino, st.st_dev, link)

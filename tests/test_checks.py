@@ -15,13 +15,15 @@ from lstm_lib.checks import (check_array, check_finite, check_floating, check_in
 # ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("x", [np.zeros(3), np.zeros((2, 2), dtype=np.float32),
-                               np.zeros(1, dtype=np.float16), torch.zeros(3),
-                               torch.zeros(2, dtype=torch.float64)])
+                               torch.zeros(3), torch.zeros(2, dtype=torch.float64),
+                               torch.zeros(1, dtype=torch.float16),
+                               torch.zeros(1, dtype=torch.bfloat16)])
 def test_check_floating_accepts_and_returns_the_same_object(x):
     assert check_floating(x, "x") is x
 
 
-@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_, np.complex128, np.uint8])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_, np.complex128, np.uint8,
+                                   np.float16, np.longdouble])
 def test_check_floating_rejects_numpy_dtypes(dtype):
     x = np.zeros(3, dtype=dtype)
     expected = (f"x: expected a floating-point array (float32 or float64), "
@@ -30,10 +32,10 @@ def test_check_floating_rejects_numpy_dtypes(dtype):
         check_floating(x, "x")
 
 
-@pytest.mark.parametrize("dtype", [torch.int64, torch.bool, torch.uint8])
+@pytest.mark.parametrize("dtype", [torch.int64, torch.bool, torch.uint8, torch.complex64])
 def test_check_floating_rejects_torch_dtypes(dtype):
-    expected = (f"weight: expected a floating-point tensor (float32 or float64), "
-                f"got dtype {dtype}")
+    expected = (f"weight: expected a floating-point tensor (float32 or float64; float16 or "
+                f"bfloat16 also run), got dtype {dtype}")
     with pytest.raises(TypeError, match="^" + re.escape(expected) + "$"):
         check_floating(torch.zeros(3, dtype=dtype), "weight")
 

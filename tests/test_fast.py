@@ -120,23 +120,97 @@ def test_layer_without_grad_and_inputs_untouched():
     assert_close(h2, h_ref, 1e-12, "no_grad forward")
 
 
-def test_double_backward_raises_a_clear_error_and_fast_false_supports_it():
-    x = torch.randn(4, 2, 3, dtype=torch.float64, requires_grad=True)
-    torch.manual_seed(0)
-    m = LSTM(3, 5, dtype=torch.float64)
-    out, _ = m(x)
-    (g,) = torch.autograd.grad((out ** 2).sum(), x, create_graph=True)
-    with pytest.raises(RuntimeError, match=r"differentiate twice a function that was marked "
-                                           r"with @once_differentiable"):
-        g.sum().backward()
-    # The readable path is differentiated by autograd, to any order.
-    m.fast = False
+def test_layer_gradgradcheck_float64():
+    """Second derivatives of the fast layer (create_graph=True) against finite differences."""
     inputs = layer_inputs(3, 2, 2, torch.float64, seed=7)
-    assert torch.autograd.gradgradcheck(lambda *a: lstm_layer(*a)[0], inputs)
-    out, _ = m(x)
-    (g,) = torch.autograd.grad((out ** 2).sum(), x, create_graph=True)
-    g.sum().backward()
-    assert m.weight_hh_l0.grad is not None and torch.isfinite(m.weight_hh_l0.grad).all()
+    fn = lambda *a: LSTMLayerFunction.apply(*a)   # noqa: E731
+    assert torch.autograd.gradgradcheck(fn, inputs, eps=1e-6, atol=1e-7, rtol=1e-5)
+    assert torch.autograd.gradgradcheck(lambda *a: lstm_layer(*a)[0], inputs)   # the readable one
+
+
+def test_the_recomputation_for_second_derivatives_is_the_layer():
+    """create_graph=True differentiates fast._layer_by_autograd: the same function as the
+    readable lstm_layer (fast.py cannot import modules, which imports it)."""
+    inputs = layer_inputs(6, 3, 4, torch.float64, seed=8)
+    h, h_T, c_T = fast._layer_by_autograd(*inputs)
+    h_ref, (h_T_ref, c_T_ref) = lstm_layer(*inputs)
+    for a, b in ((h, h_ref), (h_T, h_T_ref), (c_T, c_T_ref)):
+        assert_close(a, b, 1e-14, "recomputation")
+
+
+# Gradient penalties: a first loss, its gradient with create_graph=True, then a penalty on
+# that gradient, differentiated again. Linear first losses (out.sum()) used to give silently
+# wrong second derivatives on the fast path; non-linear ones, an error.
+FIRST_LOSSES = {
+    "out.sum()": lambda out, h, c, w: out.sum(),
+    "weighted out": lambda out, h, c, w: (w * out).sum(),
+    "(out**2).sum()": lambda out, h, c, w: (out ** 2).sum(),
+    "h_n and c_n": lambda out, h, c, w: h.sum() + (h * c).sum() + c.sum(),
+}
+PENALTY_CONFIGS = [dict(num_layers=1), dict(num_layers=2), dict(bidirectional=True),
+                   dict(num_layers=2, bidirectional=True, batch_first=True)]
+
+
+def penalty_gradients(module, x, hx, first_loss, w):
+    """d/d(everything) of L1 + sum of squares of dL1/d(x, h0, c0, parameters)."""
+    leaves = [x.clone().requires_grad_(True)] + [s.clone().requires_grad_(True) for s in hx]
+    params = list(module.parameters())
+    out, (h_n, c_n) = module(leaves[0], tuple(leaves[1:]))
+    loss = first_loss(out, h_n, c_n, w)
+    first = torch.autograd.grad(loss, leaves + params, create_graph=True)
+    penalty = loss + sum((g ** 2).sum() for g in first)
+    second = torch.autograd.grad(penalty, leaves + params)
+    return [g.detach() for g in first], list(second)
+
+
+@pytest.mark.parametrize("cfg", PENALTY_CONFIGS, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+@pytest.mark.parametrize("first_loss", list(FIRST_LOSSES), ids=list(FIRST_LOSSES))
+def test_gradient_penalty_matches_torch(cfg, first_loss):
+    """Double backward through LSTM(fast=True) equals torch.nn.LSTM's, every gradient, to 1e-10."""
+    fast_m, slow_m, ref = make_three(torch.float64, input_size=3, hidden_size=4, **cfg)
+    D = 2 if cfg.get("bidirectional") else 1
+    L = cfg.get("num_layers", 1)
+    x, hx = make_inputs("lstm", 3, 4, 5, 2, L, D == 2, cfg.get("batch_first", False), True,
+                        True, torch.float64, seed=4)
+    out_shape = (2, 5, D * 4) if cfg.get("batch_first") else (5, 2, D * 4)
+    w = torch.randn(out_shape, generator=torch.Generator().manual_seed(8), dtype=torch.float64)
+    names = ["input", "h_0", "c_0"] + [name for name, _ in ref.named_parameters()]
+    first_b, second_b = penalty_gradients(ref, x, hx, FIRST_LOSSES[first_loss], w)
+    for module in (fast_m, slow_m):
+        first_a, second_a = penalty_gradients(module, x, hx, FIRST_LOSSES[first_loss], w)
+        for name, a, b in zip(names, first_a, first_b):
+            assert_close(a, b, 1e-10, f"first derivative {name}")
+        for name, a, b in zip(names, second_a, second_b):
+            assert a is not None, f"second derivative {name}: None"
+            assert_close(a, b, 1e-10, f"second derivative {name}")
+
+
+def test_gradient_penalty_through_backward_and_parameter_grads():
+    """The usual training-loop form: .backward() on the penalty fills every .grad as torch does."""
+    fast_m, _, ref = make_three(torch.float64, input_size=3, hidden_size=4)
+    x = torch.randn(6, 2, 3, dtype=torch.float64)
+    grads = []
+    for m in (fast_m, ref):
+        xx = x.clone().requires_grad_(True)
+        out, _ = m(xx)
+        (gx,) = torch.autograd.grad(out.sum(), xx, create_graph=True)
+        m.zero_grad()
+        (gx ** 2).sum().backward()
+        grads.append([p.grad for p in m.parameters()])
+    for a, b in zip(*grads):
+        assert a is not None
+        assert_close(a, b, 1e-10, "parameter grad of the penalty")
+
+
+def test_first_order_backward_still_takes_the_hand_written_pass(monkeypatch):
+    """Without create_graph the backward pass is the fast one (no recomputation)."""
+    recomputed = []
+    monkeypatch.setattr(fast, "_backward_by_autograd",
+                        lambda *a: recomputed.append(1) or pytest.fail("recomputed"))
+    m = LSTM(3, 4, dtype=torch.float64)
+    out, _ = m(torch.randn(5, 2, 3, dtype=torch.float64, requires_grad=True))
+    out.sum().backward()
+    assert recomputed == [] and m.weight_hh_l0.grad is not None
 
 
 # --- the module: fast path, readable path and torch.nn.LSTM ---------------------------

@@ -261,10 +261,6 @@ def test_constructor_rejects_bad_arguments():
         LSTM(3, 4, proj_size=2)
     with pytest.raises(ValueError, match=r"proj_size: expected a non-negative integer, got -1"):
         LSTM(3, 4, proj_size=-1)
-    with pytest.raises(NotImplementedError, match=r"dropout.*not implemented.*got dropout=0.5"):
-        LSTM(3, 4, num_layers=2, dropout=0.5)
-    with pytest.raises(NotImplementedError, match=r"dropout=0.2"):
-        RNN(3, 4, num_layers=2, dropout=0.2)
     with pytest.raises(ValueError, match=r"dropout: expected a value in \[0, 1\], got 1.5"):
         LSTM(3, 4, dropout=1.5)
     with pytest.raises(ValueError, match=r"dropout: expected a finite number, got 'a'"):
@@ -404,3 +400,168 @@ def test_a_checked_load_still_loads_from_torch_nn():
     ours.load_state_dict(theirs.state_dict())
     for key, value in theirs.state_dict().items():
         assert torch.equal(ours.state_dict()[key], value)
+
+
+# --- devices: like shapes and dtypes, a mismatch is named ------------------------------
+# "meta" is a device every torch has: tensors with shapes and no values.
+
+@pytest.mark.parametrize("cls", [LSTM, RNN], ids=["lstm", "rnn"])
+def test_input_on_another_device_is_named(cls):
+    m = cls(3, 4)
+    with pytest.raises(ValueError, match=r"^input: expected device cpu \(the parameters' "
+                                         r"device\), got meta; move one with \.to\(\)"):
+        m(torch.randn(5, 2, 3, device="meta"))
+    on_meta = cls(3, 4, device="meta")
+    with pytest.raises(ValueError, match=r"^input: expected device meta \(the parameters' "
+                                         r"device\), got cpu"):
+        on_meta(torch.randn(5, 2, 3))
+
+
+def test_states_on_another_device_are_named():
+    m = LSTM(3, 4)
+    x = torch.randn(5, 2, 3)
+    h, c = torch.zeros(1, 2, 4), torch.zeros(1, 2, 4)
+    with pytest.raises(ValueError, match=r"^hx\[0\] \(h_0\): expected device cpu \(the "
+                                         r"parameters' device\), got meta"):
+        m(x, (h.to("meta"), c))
+    with pytest.raises(ValueError, match=r"^hx\[1\] \(c_0\): expected device cpu .*got meta"):
+        m(x, (h, c.to("meta")))
+    with pytest.raises(ValueError, match=r"^hx \(h_0\): expected device cpu .*got meta"):
+        RNN(3, 4)(x, h.to("meta"))
+
+
+@pytest.mark.parametrize("cls", [LSTM, RNN], ids=["lstm", "rnn"])
+def test_parameters_on_two_devices_are_named(cls):
+    m = cls(3, 4, num_layers=2)
+    m.weight_hh_l1 = nn.Parameter(torch.empty(m.weight_hh_l1.shape, device="meta"))
+    with pytest.raises(ValueError, match=r"^weight_hh_l1: expected device cpu \(weight_ih_l0's "
+                                         r"device\), got meta"):
+        m(torch.randn(5, 2, 3))
+    m = cls(3, 4)
+    m.bias_hh_l0 = nn.Parameter(m.bias_hh_l0.detach().double())
+    with pytest.raises(TypeError, match=r"^bias_hh_l0: expected dtype torch.float32 "
+                                        r"\(weight_ih_l0's dtype\), got torch.float64"):
+        m(torch.randn(5, 2, 3))
+
+
+@pytest.mark.parametrize("kind", ["lstm", "tanh"])
+@pytest.mark.parametrize("batched", [True, False])
+def test_everything_on_meta_runs_like_torch(kind, batched):
+    """A module and its input on the meta device: shapes, no values, as torch.nn."""
+    cfg = dict(input_size=3, hidden_size=4, num_layers=2, bidirectional=True, device="meta")
+    ours = LSTM(**cfg) if kind == "lstm" else RNN(**cfg)
+    ref = nn.LSTM(**cfg) if kind == "lstm" else nn.RNN(**cfg)
+    x = torch.empty((5, 2, 3) if batched else (5, 3), device="meta")
+    a, b = ours(x), ref(x)
+    assert a[0].shape == b[0].shape and a[0].device.type == "meta"
+    sa = a[1] if kind == "lstm" else (a[1],)
+    sb = b[1] if kind == "lstm" else (b[1],)
+    assert [s.shape for s in sa] == [s.shape for s in sb]
+    assert ours.check_weights() is ours                       # nothing to scan: no values
+
+
+def test_loading_meta_tensors_into_a_real_module_is_named():
+    with pytest.raises(ValueError, match=r"^weight_ih_l0: expected a tensor with values, "
+                                         r"got one on the meta device"):
+        LSTM(3, 4).load_state_dict(LSTM(3, 4, device="meta").state_dict())
+    LSTM(3, 4, device="meta").load_state_dict(LSTM(3, 4, device="meta").state_dict())
+
+
+# --- drop-in gaps closed: dropout between layers, flatten_parameters, all_weights -------
+
+@pytest.mark.parametrize("cls, ref", [(LSTM, nn.LSTM), (RNN, nn.RNN)], ids=["lstm", "rnn"])
+def test_dropout_with_one_layer_warns_like_torch_and_does_nothing(cls, ref):
+    with pytest.warns(UserWarning, match=r"non-zero dropout expects num_layers greater than 1, "
+                                         r"but got dropout=0\.5 and num_layers=1"):
+        ours = cls(3, 4, dropout=0.5, dtype=torch.float64)
+    with pytest.warns(UserWarning, match=r"non-zero dropout expects num_layers greater than 1"):
+        theirs = ref(3, 4, dropout=0.5, dtype=torch.float64)
+    ours.load_state_dict(theirs.state_dict())
+    ours.train()
+    x = torch.randn(6, 2, 3, dtype=torch.float64)
+    assert_close(ours(x)[0], theirs(x)[0], 1e-12)
+    assert ours.dropout == 0.5
+
+
+@pytest.mark.parametrize("cls, ref", [(LSTM, nn.LSTM), (RNN, nn.RNN)], ids=["lstm", "rnn"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_dropout_in_eval_mode_equals_torch(cls, ref, bidirectional):
+    torch.manual_seed(0)
+    cfg = dict(input_size=3, hidden_size=4, num_layers=3, dropout=0.4,
+               bidirectional=bidirectional, dtype=torch.float64)
+    ours, theirs = cls(**cfg), ref(**cfg)
+    ours.load_state_dict(theirs.state_dict())
+    ours.eval(), theirs.eval()
+    x = torch.randn(7, 2, 3, dtype=torch.float64)
+    a, b = ours(x), theirs(x)
+    assert_close(a[0], b[0], 1e-10)
+    for sa, sb in zip(a[1] if cls is LSTM else (a[1],), b[1] if cls is LSTM else (b[1],)):
+        assert_close(sa, sb, 1e-10)
+
+
+@pytest.mark.parametrize("p", [0.25, 0.6])
+def test_dropout_statistics_between_layers_only(p):
+    """Two ReLU layers, the second an identity (W_ih = I, W_hh = 0, no bias): its output is
+    the first layer's output after dropout. In training mode each positive entry is zeroed
+    with probability p and the others are scaled by 1/(1-p), once (not again after the last
+    layer); the final state of layer 0 is not dropped; eval mode drops nothing."""
+    torch.manual_seed(1)
+    n = 40
+    m = RNN(5, n, num_layers=2, nonlinearity="relu", bias=False, dropout=p,
+            dtype=torch.float64)
+    with torch.no_grad():
+        m.weight_ih_l1.copy_(torch.eye(n, dtype=torch.float64))
+        m.weight_hh_l1.zero_()
+    x = torch.randn(30, 40, 5, dtype=torch.float64)
+    m.eval()
+    clean, h_clean = m(x)
+    m.train()
+    dropped, h_dropped = m(x)
+    kept = clean > 0
+    ratio = dropped[kept] / clean[kept]
+    zero = ratio == 0
+    assert kept.sum() > 10_000
+    assert abs(float(zero.double().mean()) - p) < 0.02                    # fraction zeroed
+    assert_close(ratio[~zero], torch.full_like(ratio[~zero], 1 / (1 - p)), 1e-12)  # inverted scaling
+    assert torch.equal(h_dropped[0], h_clean[0])       # layer 0's final state: before dropout
+    assert torch.equal(m.eval()(x)[0], clean)          # eval mode: deterministic, nothing dropped
+
+
+def test_dropout_in_training_mode_reaches_the_gradients():
+    torch.manual_seed(2)
+    m = LSTM(3, 8, num_layers=2, dropout=0.5, dtype=torch.float64)
+    x = torch.randn(5, 4, 3, dtype=torch.float64)
+    out, _ = m(x)
+    out.sum().backward()
+    assert all(p.grad is not None and p.grad.isfinite().all() for p in m.parameters())
+    assert not torch.equal(m(x)[0], m(x)[0])           # two draws of the mask differ
+
+
+@pytest.mark.parametrize("cls, ref", [(LSTM, nn.LSTM), (RNN, nn.RNN)], ids=["lstm", "rnn"])
+@pytest.mark.parametrize("bias, bidirectional", [(True, False), (False, True), (True, True)])
+def test_all_weights_has_torch_structure_and_flatten_parameters_is_a_no_op(
+        cls, ref, bias, bidirectional):
+    cfg = dict(input_size=3, hidden_size=4, num_layers=2, bias=bias, bidirectional=bidirectional)
+    ours, theirs = cls(**cfg), ref(**cfg)
+    names = [[n for n, p in theirs.named_parameters() if any(p is w for w in ws)]
+             for ws in theirs.all_weights]
+    assert [[type(w) for w in ws] for ws in ours.all_weights] == \
+        [[type(w) for w in ws] for ws in theirs.all_weights]
+    assert [len(ns) for ns in names] == [len(ws) for ws in ours.all_weights]
+    assert all(a is b for ns, ws in zip(names, ours.all_weights)
+               for a, b in zip((getattr(ours, n) for n in ns), ws))
+    before = {k: v.clone() for k, v in ours.state_dict().items()}
+    assert ours.flatten_parameters() is None
+    assert all(torch.equal(v, before[k]) for k, v in ours.state_dict().items())
+
+
+@pytest.mark.parametrize("cls", [LSTM, RNN], ids=["lstm", "rnn"])
+def test_constructor_names_a_dtype_that_is_not_floating_and_a_device_that_is_not_one(cls):
+    for bad in (torch.int64, torch.bool, torch.complex64, "float32", np.float64):
+        with pytest.raises(TypeError, match=r"^dtype: expected a floating-point torch dtype "
+                                            r"\(float32 or float64; float16 or bfloat16 also "
+                                            r"run\), got "):
+            cls(3, 4, dtype=bad)
+    with pytest.raises(TypeError, match=r"^device: expected a torch.device or its name, got 1.5"):
+        cls(3, 4, device=1.5)
+    assert cls(3, 4, dtype=torch.float16).weight_ih_l0.dtype == torch.float16

@@ -4,6 +4,8 @@ The weights are copied from torch.nn.LSTM / torch.nn.RNN by hand here
 (splitting PyTorch's fused i, f, g, o blocks), so these tests do not trust
 lstm_lib.weights or lstm_lib.modules.
 """
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -752,3 +754,88 @@ def test_clip_by_norm_errors_are_clear():
         clip_by_norm(np.ones(3), 1.0)
     with pytest.raises(TypeError, match="numpy array"):
         global_norm([torch.ones(2)])
+
+
+# ---------------------------------------------------------------------------
+# edges: what is not a real number, a seed or a size is refused by name
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("z, got", [(None, "got NoneType"), ("a", "got str"), ("1.5", "got str"),
+                                    (b"1", "got bytes"), (1 + 2j, "got dtype complex128"),
+                                    (np.array([1 + 1j]), "got dtype complex128"),
+                                    (np.zeros(2, np.float16), "got dtype float16"),
+                                    ([1.0, None], "got dtype object"),
+                                    ([[1.0], [1.0, 2.0]], "got a list numpy cannot read")])
+def test_sigmoid_and_logit_refuse_what_is_not_real(z, got):
+    with pytest.raises(TypeError, match=r"^z: expected (a real number|real numbers).*"
+                                        + re.escape(got)):
+        sigmoid(z)
+    with pytest.raises(TypeError, match=r"^p: expected (a real number|real numbers).*"
+                                        + re.escape(got)):
+        logit(z)
+
+
+def test_sigmoid_takes_numbers_lists_ints_and_bools():
+    assert sigmoid(True) == sigmoid(1.0) and sigmoid(np.int8(0)) == 0.5
+    assert sigmoid([0, 0]).dtype == np.float64 and logit([0.5]).tolist() == [0.0]
+
+
+@pytest.mark.parametrize("fn", [init_rnn_params, init_lstm_params])
+def test_init_refuses_a_seed_that_is_not_a_non_negative_integer(fn):
+    with pytest.raises(ValueError, match=r"^seed: expected a non-negative integer, got -1$"):
+        fn(2, 3, seed=-1)
+    for bad in ("a", 1.5, None, True, [1, 2]):
+        with pytest.raises(TypeError, match=r"^seed: expected a non-negative integer, got "
+                                            + re.escape(repr(bad)) + "$"):
+            fn(2, 3, seed=bad)
+    same = fn(2, 3, seed=np.int64(7))
+    assert all(np.array_equal(v, fn(2, 3, seed=7)[k]) for k, v in same.items())
+
+
+@pytest.mark.parametrize("fn", [lstm_param_shapes, rnn_param_shapes])
+def test_param_shapes_validate_their_sizes(fn):
+    with pytest.raises(ValueError, match=r"^input_size: expected a positive integer, got -3$"):
+        fn(-3, "a")
+    with pytest.raises(ValueError, match=r"^hidden_size: expected a positive integer, got 'a'$"):
+        fn(3, "a")
+    with pytest.raises(ValueError, match=r"^hidden_size: expected a positive integer, got 0$"):
+        fn(3, 0)
+
+
+def test_float16_is_refused_naming_float32_and_float64(lstm_setup, rnn_setup):
+    params, x, h0, c0 = lstm_setup
+    msg = r"expected a floating-point array \(float32 or float64\), got dtype float16"
+    with pytest.raises(TypeError, match=r"^x: " + msg):
+        lstm_forward(params, x.astype(np.float16))
+    with pytest.raises(TypeError, match=r"^params\['W_hh'\]: " + msg):
+        rnn_forward(dict(rnn_setup[0], W_hh=rnn_setup[0]["W_hh"].astype(np.float16)), x)
+    with pytest.raises(TypeError, match=r"^c_prev: " + msg):
+        lstm_step(params, x[0], h0, c0.astype(np.float16))
+
+
+@pytest.mark.parametrize("kind", ["lstm", "rnn"])
+def test_backward_checks_the_trace_dtypes_and_values(lstm_setup, rnn_setup, kind):
+    params, x, h0, c0 = lstm_setup
+    if kind == "rnn":
+        params = rnn_setup[0]
+        forward, backward, fields = rnn_forward, rnn_backward, ("h0", "a", "h")
+    else:
+        forward, backward, fields = lstm_forward, lstm_backward, ("h0", "c0", "f", "h")
+    dh_T = np.ones((2, 4))
+    for name in fields + ("x",):
+        tr = forward(params, x)
+        edited = getattr(tr, name).copy()               # a trace edited after the forward pass
+        edited[0, 0] = np.nan
+        setattr(tr, name, edited)
+        with pytest.raises(ValueError, match=rf"^trace\.{name}: expected finite values"):
+            backward(params, tr, dh_T=dh_T)
+        tr = forward(params, x)
+        setattr(tr, name, getattr(tr, name).astype(np.int64))
+        with pytest.raises(TypeError, match=rf"^trace\.{name}: expected a floating-point array "
+                                            r"\(float32 or float64\), got dtype int64"):
+            backward(params, tr, dh_T=dh_T)
+    tr = forward(params, x)
+    tr.h0 = tr.h0.astype(np.float32)
+    with pytest.raises(TypeError, match=r"^trace\.h0: expected dtype float64 \(trace\.h's dtype\), "
+                                        r"got float32"):
+        backward(params, tr, dh_T=dh_T)

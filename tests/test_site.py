@@ -1,10 +1,17 @@
 """The website as readers use it, checked in a real browser (headless Chromium).
 
 For every page of the built site: no console errors, no failed or off-site
-requests, every equation typeset by the bundled MathJax, every image with alt
-text that loads, every kernel-free explorer responding to its controls, hidden
-solutions hidden until clicked, no serious or critical axe-core violations,
-and every internal link and anchor resolving.
+requests, every equation typeset (at build time: no MathJax script loads), every
+image with alt text that loads, every kernel-free explorer responding to its
+controls, hidden solutions hidden until clicked, one search field, no serious or
+critical axe-core findings (the pinned axe-core in tests/vendor), and the page's
+weight within the budget; every internal link and anchor resolving. The
+budgets below hold for every page, the chapters to come included:
+
+* PAGE_BUDGET: bytes a page transfers with an empty cache (all requests, uncompressed);
+* SITE_BUDGET: bytes of the whole built site on disk;
+* zero serious or critical axe-core findings in light and in dark mode
+  (tests/test_site_dark.py runs the dark mode and the layout checks at 1280 and 390 px).
 
 Needs Chromium: /usr/bin/chromium or $COURSE_CHROMIUM. Without it the tests are
 skipped, unless COURSE_REQUIRE_BROWSER=1 (as in CI), where that is a failure.
@@ -32,6 +39,25 @@ REQUIRED = os.environ.get("COURSE_REQUIRE_BROWSER") == "1"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SIZES: dict[str, int] = {}
+
+PAGE_BUDGET = 1_500_000          # bytes transferred by one page, empty cache, uncompressed
+SITE_BUDGET = 12_000_000         # bytes of _build/html on disk
+# axe-core, pinned: the file from `npm pack axe-core@4.14.1`, its sha256 checked before use
+AXE_VERSION = "4.14.1"
+AXE = Path(__file__).resolve().parent / "vendor" / f"axe-core-{AXE_VERSION}" / "axe.min.js"
+AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
+
+# Pages over PAGE_BUDGET because of what the reading half of issue 15 changes in
+# the chapters (not this file's to change): the explorers' inline data and the
+# figures. What this half owns (theme, stylesheets, scripts, fonts, typeset maths,
+# the page's own markup) must fit within the budget on these pages too; every
+# other page, and every page to come, must be within the whole budget now.
+_EXPLORER_DATA = ("the explorers' inline JSON and the figures, both reworked by the "
+                  "reading half of issue 15")
+OVER_BUDGET_UNTIL_EXPLORERS_SHRINK: dict[str, str] = {
+    "book/02-cell-state.html": _EXPLORER_DATA,
+    "book/05-lstm-gradients.html": _EXPLORER_DATA,
+}
 
 
 def _pages() -> list[str]:
@@ -79,14 +105,25 @@ class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
+_BROWSER: list = []   # one Chromium per process: tests/test_site_dark.py imports this fixture,
+                      # and Playwright's sync API cannot be started twice in one process
+
+
 @pytest.fixture(scope="session")
 def browser(site):
+    if _BROWSER:          # the other module's instance of this fixture started it
+        yield _BROWSER[0]
+        return
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+        _BROWSER.append(b)
+        try:
+            yield b
+        finally:
+            _BROWSER.clear()
+            b.close()
 
 
 class PageLog:
@@ -110,17 +147,69 @@ class PageLog:
             pass
 
 
-def _open(browser, site, name):
+def _open(browser, site, name, width=1280, color_scheme="light"):
     # a fresh context per page: an empty cache, so the transfer size is the full page
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page = browser.new_context(viewport={"width": width, "height": 900},
+                               color_scheme=color_scheme).new_page()
     log = PageLog(page, site)
     page.goto(f"{site}/{name}", wait_until="load")
-    # wait for MathJax to finish typesetting (bundled locally, see _config.yml)
+    # maths is typeset at build time; a page that still loads MathJax is waited for (and fails below)
     page.wait_for_function("!window.MathJax || (MathJax.startup && MathJax.startup.promise)",
                            timeout=15000)
     page.evaluate("window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
     page.wait_for_timeout(200)
     return page, log
+
+
+def axe_source() -> str:
+    """The pinned axe-core, after checking that it is the file we pinned."""
+    import hashlib
+
+    data = AXE.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    assert digest == AXE_SHA256, f"{AXE} is not axe-core {AXE_VERSION} as pinned (sha256 {digest})"
+    return data.decode("utf-8")
+
+
+COLOUR_RULES = ["color-contrast", "link-in-text-block"]   # what a change of colours can break
+
+
+def axe_serious(page, rules=None) -> list:
+    """Serious and critical axe-core findings on the page as it is now (the pinned axe-core).
+
+    ``rules``: run only these axe rules (the dark-mode pass runs COLOUR_RULES); all by default.
+    """
+    # Opening dropdowns starts CSS transitions (fades): axe would measure the contrast of
+    # half-transparent text. Wait until every animation and transition has finished.
+    page.wait_for_function("document.getAnimations().every(a => a.playState !== 'running')",
+                           timeout=10_000)
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=axe_source())
+    version = page.evaluate("axe.version")
+    assert version == AXE_VERSION, f"axe-core {version} ran, not {AXE_VERSION}"
+    options = {"resultTypes": ["violations"]}
+    if rules:
+        options["runOnly"] = {"type": "rule", "values": list(rules)}
+    violations = page.evaluate("options => axe.run(document, options).then(r => r.violations)", options)
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]])
+            for v in violations if v["impact"] in ("serious", "critical")]
+
+
+def transfer_bytes(page) -> int:
+    """Bytes the page has fetched so far (navigation and every resource; uncompressed here)."""
+    return page.evaluate("""performance.getEntriesByType('navigation')
+        .concat(performance.getEntriesByType('resource'))
+        .reduce((a, e) => a + (e.transferSize || e.encodedBodySize || 0), 0)""")
+
+
+def load_everything(page):
+    """Scroll to the end and back, so that lazily loaded images count in the page's weight."""
+    page.evaluate("""async () => {
+        for (let y = 0; y < document.body.scrollHeight; y += 800) {
+            window.scrollTo(0, y); await new Promise(r => setTimeout(r, 20)); }
+        window.scrollTo(0, 0); }""")
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(300)
 
 
 @pytest.mark.parametrize("name", _pages())
@@ -182,22 +271,52 @@ def test_page(browser, site, name):
             det.locator("summary").first.click()
             assert content.is_visible(), f"<details> {k} on {name} does not open"
 
-        # 6. accessibility: no serious or critical axe-core violations
-        from axe_playwright_python.sync_playwright import Axe
+        # 6. one search field, and nothing heavy that the page does not use
+        fields = page.evaluate("""[...document.querySelectorAll(
+            '.search-button-field, form.bd-search, .search-button')]
+            .filter(e => !e.closest('dialog, article, .bd-search-container') && e.getClientRects().length &&
+                         getComputedStyle(e).visibility !== 'hidden').length""")
+        assert fields == 1, f"{fields} search fields visible on {name} at 1280 px (besides the search page's own)"
+        scripts = page.evaluate("[...document.scripts].map(s => s.src).filter(Boolean)")
+        heavy = [s for s in scripts if any(k in s for k in ("fontawesome.js", "mathjax", "tex-chtml"))]
+        assert heavy == [], f"{name} loads {heavy}"
+        assert page.evaluate("typeof window.MathJax") == "undefined", f"{name} runs MathJax"
+        has_math = n_math > 0
+        math_css = page.locator("link[href*='math/mathjax.css']").count()
+        assert math_css == (1 if has_math else 0), f"{name}: maths stylesheet linked {math_css}x"
 
-        # Opening dropdowns starts CSS transitions (fades): axe would measure the contrast of
-        # half-transparent text. Wait until every animation and transition has finished.
-        page.wait_for_function("document.getAnimations().every(a => a.playState !== 'running')",
-                               timeout=10_000)
-        result = Axe().run(page)
-        serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"][:3]])
-                   for v in result.response["violations"] if v["impact"] in ("serious", "critical")]
-        assert serious == [], f"axe violations on {name}: {serious}"
-        SIZES[name] = page.evaluate("""performance.getEntriesByType('navigation')
-            .concat(performance.getEntriesByType('resource'))
-            .reduce((a, e) => a + (e.transferSize || e.encodedBodySize || 0), 0)""")
+        # 7. accessibility: no serious or critical findings of the pinned axe-core (light mode)
+        serious = axe_serious(page)
+        assert serious == [], f"axe {AXE_VERSION} findings on {name} (light): {serious}"
+
+        # 8. weight: everything the page loads, lazy images included, within the budget
+        load_everything(page)
+        SIZES[name] = transfer_bytes(page)
+        if SIZES[name] > PAGE_BUDGET and name in OVER_BUDGET_UNTIL_EXPLORERS_SHRINK:
+            explorers = page.evaluate("""[...document.querySelectorAll('.lstmx script, script[type="application/json"]')]
+                .reduce((a, s) => a + new Blob([s.textContent]).size, 0)""")
+            figures = page.evaluate("""performance.getEntriesByType('resource')
+                .filter(e => e.initiatorType === 'img' && e.name.includes('/_images/'))
+                .reduce((a, e) => a + (e.transferSize || e.encodedBodySize || 0), 0)""")
+            rest = SIZES[name] - explorers - figures
+            assert rest <= PAGE_BUDGET, (
+                f"{name}: {rest / 1e6:.2f} MB besides its explorers' data and figures: "
+                f"{_largest_requests(page)}")
+            pytest.xfail(f"{name} transfers {SIZES[name] / 1e6:.2f} MB: explorers' data "
+                         f"{explorers / 1e6:.2f} MB, figures {figures / 1e6:.2f} MB, the rest "
+                         f"{rest / 1e6:.2f} MB; {OVER_BUDGET_UNTIL_EXPLORERS_SHRINK[name]}")
+        assert SIZES[name] <= PAGE_BUDGET, (
+            f"{name} transfers {SIZES[name] / 1e6:.2f} MB > {PAGE_BUDGET / 1e6:.1f} MB: "
+            f"{_largest_requests(page)}")
     finally:
         page.context.close()
+
+
+def _largest_requests(page, n=5):
+    return page.evaluate(f"""performance.getEntriesByType('resource')
+        .map(e => [e.transferSize || e.encodedBodySize || 0, e.name.split('/').pop().split('?')[0]])
+        .sort((a, b) => b[0] - a[0]).slice(0, {n})
+        .map(([s, u]) => u + ' ' + Math.round(s / 1000) + ' kB').join(', ')""")
 
 
 def test_internal_links_and_anchors_resolve(site):
@@ -260,7 +379,185 @@ def test_report_page_sizes(site, browser):
     if not SIZES:
         pytest.skip("page tests did not run")
     largest = max(SIZES, key=SIZES.get)
-    lines = [f"{SIZES[n] / 1024:9.0f} KiB  {n}" for n in sorted(SIZES)]
-    print("\nPage transfer sizes:\n" + "\n".join(lines) +
-          f"\nlargest: {largest} ({SIZES[largest] / 1024:.0f} KiB) over {len(SIZES)} pages")
-    assert SIZES[largest] < 20 * 1024 * 1024
+    lines = [f"{SIZES[n] / 1e6:6.2f} MB  {n}" for n in sorted(SIZES)]
+    print("\nPage transfer sizes (empty cache, uncompressed):\n" + "\n".join(lines) +
+          f"\nlargest: {largest} ({SIZES[largest] / 1e6:.2f} MB) over {len(SIZES)} pages; "
+          f"budget {PAGE_BUDGET / 1e6:.1f} MB")
+
+
+def test_site_size_on_disk(site):
+    """The whole built site within SITE_BUDGET bytes on disk."""
+    files = [p for p in SITE.rglob("*") if p.is_file()]
+    total = sum(p.stat().st_size for p in files)
+    biggest = sorted(files, key=lambda p: p.stat().st_size, reverse=True)[:5]
+    assert total <= SITE_BUDGET, (
+        f"the site takes {total / 1e6:.1f} MB > {SITE_BUDGET / 1e6:.0f} MB; largest files: "
+        + ", ".join(f"{p.relative_to(SITE)} {p.stat().st_size / 1e6:.2f} MB" for p in biggest))
+
+
+def test_axe_core_is_the_pinned_release():
+    """The vendored axe-core is the pinned file, with its licences beside it."""
+    source = axe_source()
+    assert f'version="{AXE_VERSION}"' in source.replace(" ", "") or AXE_VERSION in source[:400]
+    for licence in ("LICENSE", "LICENSE-3RD-PARTY.txt"):
+        assert (AXE.parent / licence).exists(), f"{licence} of axe-core is missing"
+
+
+def _html(rel: str) -> str:
+    return (SITE / rel).read_text(encoding="utf-8")
+
+
+def test_no_id_repeats_within_a_page(site):
+    """Every id occurs once per page (sphinx-exercise's exercise-content / solution-content did not)."""
+    import collections
+    import re
+
+    repeats = {}
+    for path in SITE.rglob("*.html"):
+        if "_static" in path.parts or "_sources" in path.parts:
+            continue
+        counts = collections.Counter(re.findall(r'\sid="([^"]+)"', path.read_text(encoding="utf-8")))
+        dup = {k: n for k, n in counts.items() if n > 1}
+        if dup:
+            repeats[str(path.relative_to(SITE))] = dup
+    assert repeats == {}, f"ids repeated within a page: {repeats}"
+
+
+def test_unnumbered_pages_number_their_equations_from_one(site):
+    """Pages without a section number (appendices, notation) count equations from (1) each."""
+    import re
+
+    for rel in ("book/notation.html", "book/appendix-performance.html",
+                "book/appendix-overstatements.html", "book/glossary.html"):
+        numbers = re.findall(r'<span class="eqno">\((\d+(?:\.\d+)?)\)', _html(rel))
+        if numbers:
+            assert numbers[0] == "1", f"{rel}: equations start at ({numbers[0]})"
+            assert numbers == [str(k) for k in range(1, len(numbers) + 1)], f"{rel}: {numbers}"
+    assert re.findall(r'<span class="eqno">\((\d+)\)', _html("book/notation.html"))[:1] == ["1"], \
+        "the notation page has no equation (1)"
+
+
+def _bib_entries() -> dict[str, dict[str, str]]:
+    """references.bib: key -> {field: value} (the flat fields this file uses)."""
+    import re
+
+    text = (ROOT / "references.bib").read_text(encoding="utf-8")
+    entries = {}
+    for m in re.finditer(r"@\w+\{([^,]+),(.*?)\n\}", text, re.S):
+        fields = dict((k.lower(), v.strip()) for k, v in
+                      re.findall(r"^\s*(\w+)\s*=\s*\{(.*)\},?\s*$", m.group(2), re.M))
+        entries[m.group(1).strip()] = fields
+    return entries
+
+
+def test_every_reference_with_a_doi_or_url_links_to_it(site):
+    """Each bibliography entry with a doi or url field shows a link to it on the References page."""
+    import html
+    import re
+
+    page = _html("book/references.html")
+    hrefs = {html.unescape(h) for h in re.findall(r'<a class="reference external" href="([^"]+)"', page)}
+    entries = _bib_entries()
+    linked = {k: f for k, f in entries.items() if "doi" in f or "url" in f}
+    assert len(linked) >= 18, f"only {len(linked)} of {len(entries)} references have a doi or url"
+    missing = [k for k, f in linked.items()
+               if (f"https://doi.org/{f['doi']}" if "doi" in f else f["url"]) not in hrefs]
+    assert missing == [], f"references with a doi/url but no link on the page: {missing}"
+
+
+def test_repository_link_only_when_a_url_is_set():
+    """repository.url in _config.yml: set, a header button and the intro link it; unset, neither."""
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        import course_site
+    finally:
+        sys.path.pop(0)
+    url = "https://example.org/course/lstm-course"
+    options, subs = course_site.repository_settings(url, {"show_toc_level": 2}, {})
+    assert options["use_repository_button"] is True and options["repository_url"] == url
+    assert subs["repository"] == f"[the course's repository]({url})"
+    options, subs = course_site.repository_settings("", {"repository_url": "https://x/y/z"}, {})
+    assert options["use_repository_button"] is False and "repository_url" not in options
+    assert subs["repository"] == "the course's repository" and "](" not in subs["repository"]
+
+
+MINI_CONF = """
+import sys
+sys.path.insert(0, {ext!r})
+extensions = ["myst_parser", "course_site"]
+myst_enable_extensions = ["substitution"]
+html_theme = "sphinx_book_theme"
+html_theme_options = {{"use_download_button": False, "navbar_persistent": []}}
+templates_path = [{templates!r}]
+"""
+
+
+@pytest.mark.parametrize("url", ["", "https://github.com/example-org/lstm-course"])
+def test_repository_link_both_ways(tmp_path, url):
+    """A small book built with the course's extension: the link shows exactly when the URL is set."""
+    import re
+
+    (tmp_path / "conf.py").write_text(MINI_CONF.format(ext=str(ROOT / "book" / "_ext"),
+                                                       templates=str(ROOT / "book" / "_templates")))
+    (tmp_path / "_config.yml").write_text(f'repository:\n  url: "{url}"\n')
+    (tmp_path / "index.md").write_text("# Get it\n\nClone {{ repository }}, then build.\n")
+    out = tmp_path / "_build"
+    run = subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", str(tmp_path), str(out)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    page = (out / "index.html").read_text(encoding="utf-8")
+    links = re.findall(r'href="(https://github\.com/[^"]*)"', page)
+    if url:
+        assert f'<a class="reference external" href="{url}">' in page, "no link in the text"
+        assert any(link.rstrip("/") == url for link in links), f"no header button: {links}"
+    else:
+        assert links == [] and "repository-button" not in page, f"a link with no URL set: {links}"
+        assert "the course’s repository" in page or "the course's repository" in page
+
+
+def test_repository_link_in_the_built_site(site):
+    """The built site agrees with _config.yml: a link to the repository, or none at all."""
+    import html
+    import re
+
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        import course_site
+    finally:
+        sys.path.pop(0)
+    url = course_site.repository_url(ROOT)
+    intro = _html("book/intro.html")
+    words = html.unescape(re.sub(r"<[^>]+>", "", intro))
+    for rel in ("book/intro.html", "book/01-vanilla-rnn-limits.html", "book/references.html"):
+        buttons = re.findall(r'<a href="([^"]+)"[^>]*class="btn btn-sm btn-source-repository-button"', _html(rel))
+        if url:
+            assert url.rstrip("/") in [b.rstrip("/") for b in buttons], f"{rel}: no repository button"
+        else:
+            assert buttons == [], f"{rel}: a repository button with no URL set: {buttons}"
+            assert "executablebooks/jupyter-book" not in _html(rel), f"{rel}: Jupyter Book's own repository"
+    if url:
+        assert f'href="{url}"' in intro, "the intro does not link the repository"
+    else:
+        assert re.search(r"the course[’']s\s+repository", words), "the intro does not name the repository"
+    assert "python3.11 course.py build" in words and "python3.11 course.py test" in words, \
+        "the intro lacks the two commands"
+
+
+def test_search_ranks_the_section_first_and_shows_maths_as_text(browser, site):
+    """Searching "forget gate" lists the section "The forget gate" first; snippets show no TeX."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    try:
+        page.goto(f"{site}/search.html?q=forget+gate", wait_until="load")
+        page.wait_for_function("document.querySelectorAll('#search-results li').length > 0 && "
+                               "document.querySelector('#search-results p.search-summary, "
+                               "#search-results h2')", timeout=20_000)
+        page.wait_for_timeout(1500)   # snippets are filled in as each page is fetched
+        titles = page.eval_on_selector_all("#search-results li > a", "as => as.map(a => a.innerText)")
+        assert titles, "no search results"
+        assert "forget gate" in titles[0].lower(), f"first result is {titles[0]!r}: {titles[:5]}"
+        snippets = page.eval_on_selector_all("#search-results li p.context", "ps => ps.map(p => p.innerText)")
+        assert snippets, "no snippets"
+        raw = [t for t in snippets if any(k in t for k in ("\\(", "\\)", "\\[", "$$", "mjx"))]
+        assert raw == [], f"snippets with TeX or MathJax markup: {raw[:3]}"
+    finally:
+        page.context.close()

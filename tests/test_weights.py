@@ -433,3 +433,28 @@ def test_orthogonal_recurrent_rejects_bad_arguments():
         orthogonal_recurrent_(LSTM(2, 3), gain=float("nan"))
     with pytest.raises(NotImplementedError, match=r"proj_size > 0 is not supported"):
         orthogonal_recurrent_(nn.LSTM(2, 4, proj_size=2))
+
+
+# --- devices ---------------------------------------------------------------------------
+
+def test_split_and_fuse_name_a_tensor_on_another_device():
+    w_ih, w_hh, b = torch.zeros(16, 3), torch.zeros(16, 4), torch.zeros(16)
+    with pytest.raises(ValueError, match=r"^weight_hh: expected device cpu \(weight_ih's device\), got meta"):
+        split_lstm_weights(w_ih, w_hh.to("meta"))
+    with pytest.raises(ValueError, match=r"^bias_hh: expected device cpu \(weight_ih's device\), got meta"):
+        split_lstm_weights(w_ih, w_hh, b, b.to("meta"))
+    params = split_lstm_weights(w_ih, w_hh, b, b)
+    params["W_xo"] = params["W_xo"].to("meta")
+    with pytest.raises(ValueError, match=r"^params\['W_xo'\]: expected device cpu "
+                                         r"\(params\['W_xi'\]'s device\), got meta"):
+        fuse_lstm_weights(params)
+    meta = split_lstm_weights(w_ih.to("meta"), w_hh.to("meta"))     # one device: fine
+    assert all(v.device.type == "meta" for v in meta.values())
+
+
+@pytest.mark.parametrize("fn, cls", [(lstm_params_from_torch, LSTM), (rnn_params_from_torch, RNN),
+                                     (lstm_params_from_torch, nn.LSTM)])
+def test_params_from_a_module_on_meta_is_named(fn, cls):
+    with pytest.raises(ValueError, match=r"^module: its parameters are on the meta device "
+                                         r"\(shapes without values\)"):
+        fn(cls(3, 4, device="meta"))

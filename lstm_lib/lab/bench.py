@@ -34,7 +34,9 @@ The results file records the exact command, the versions, the date and the
 machine (cores, CPU model, thread counts, load average before and after);
 ``summary`` holds the headline numbers under flat names, for the book to
 glue. The machine's other work moves every ratio by about 0.1 from run to
-run; ``--wait-idle`` waits for a quiet machine first. A progress bar shows on
+run; ``--wait-idle`` waits for a quiet machine first (Ctrl-C stops the wait, or the
+run, with one line and exit status 130). ``--threads`` takes at most as many
+threads as the cores this process may use: more would time the scheduler. A progress bar shows on
 a terminal; it is off when output is not a terminal, with ``--quiet``, or with
 ``LSTM_LIB_NO_PROGRESS``.
 """
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -321,15 +324,53 @@ def summarize(rows):
 
 # --------------------------------------------------------------------------- command line
 
-def _threads(text):
+def cores():
+    """The CPU cores this process may use (its affinity mask), else the machine's count."""
     try:
-        values = [int(v) for v in text.split(",") if v.strip()]
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _threads(text):
+    parts = [v.strip() for v in text.split(",")]
+    try:
+        values = [int(v) for v in parts]
     except ValueError:
         values = []
     if not values or any(v <= 0 for v in values):
         raise argparse.ArgumentTypeError(
             f"expected a comma-separated list of positive integers, got {text!r}")
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"each thread count once, got {text!r}")
     return values
+
+
+def _check_threads(parser, threads, given):
+    """More threads than cores measures the machine's scheduler, not the code: refuse."""
+    most = cores()
+    if max(threads) > most:
+        hint = "" if given else f" (the default {','.join(map(str, threads))}: pass --threads 1)"
+        parser.error(f"--threads: at most {most} (the CPU cores this process may use), "
+                     f"got {max(threads)}{hint}")
+
+
+def _bounded(kind, low, high):
+    """argparse type: an integer in [low, high], or a number in (low, high]."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if kind is int:
+            ok, expected = value is not None and low <= value <= high, f"an integer in [{low}, {high}]"
+        else:
+            ok = value is not None and math.isfinite(value) and low < value <= high
+            expected = f"a number in ({low}, {high}]"
+        if not ok:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+    return parse
 
 
 def build_parser():
@@ -342,13 +383,13 @@ def build_parser():
                    help="one tiny shape, to check that the benchmark runs (seconds)")
     p.add_argument("--threads", type=_threads, default=[2, 1],
                    help="torch thread counts, the first one for the sweeps (default 2,1)")
-    p.add_argument("--repeats", type=R.positive_int, default=15,
+    p.add_argument("--repeats", type=_bounded(int, 1, 1000), default=15,
                    help="timed repeats per shape and mode (the benchmark shape gets >= 21)")
-    p.add_argument("--min-block", type=R.positive_float, default=0.05,
+    p.add_argument("--min-block", type=_bounded(float, 0, 60), default=0.05,
                    help="seconds per timed block of calls (default 0.05)")
     p.add_argument("--wait-idle", type=R.positive_float, default=None, metavar="LOAD",
                    help="first wait until the 1-minute load average is below LOAD")
-    p.add_argument("--wait-max", type=R.positive_float, default=1800,
+    p.add_argument("--wait-max", type=_bounded(float, 0, 86400), default=1800,
                    help="seconds to wait for --wait-idle at most, then run anyway (default 1800)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no table")
     return p
@@ -383,7 +424,16 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    _check_threads(parser, args.threads, any(a.startswith("--threads") for a in argv))
     R.check_out(parser, args.out, args.force)
+    try:
+        return _run(parser, args, argv)
+    except KeyboardInterrupt:                 # Ctrl-C, while waiting or measuring
+        print(f"{parser.prog}: interrupted; nothing written", file=sys.stderr)
+        return 130
+
+
+def _run(parser, args, argv):
     bar_on = not args.quiet and sys.stderr.isatty()       # a bar for a person at a terminal
     say = (lambda *a: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
     waited = None
@@ -403,9 +453,6 @@ def main(argv=None):
             rows.append(measure(point, mode, args.min_block))
             if bar is not None:
                 bar.update()
-    except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted; nothing written", file=sys.stderr)
-        return 130
     finally:
         if bar is not None:
             bar.close()
@@ -421,7 +468,8 @@ def main(argv=None):
                            "torch_kernels": torch_kernel_names()},
               "ops_per_step": {"ours": ops_per_step(True), "readable": ops_per_step(False)},
               "summary": summarize(rows), "results": rows}
-    R.write_json(args.out, result)
+    if R.write_out(parser.prog, args.out, result, args.force):
+        return 2
     if not args.quiet:
         for row in rows:
             print(format_row(row))

@@ -9,7 +9,11 @@
     python -m lstm_lib.lab ablation --T 100 --seeds 5 --out results/ablation_T100.json
 
 ``python -m lstm_lib.lab TASK --help`` lists every setting; each flag's
-default is the experiment's entry in :data:`lstm_lib.lab.experiments.DEFAULTS`.
+default is the experiment's entry in :data:`lstm_lib.lab.experiments.DEFAULTS`,
+and its range the entry in :data:`~lstm_lib.lab.experiments.LIMITS`. Before
+anything runs, every setting is checked against its range and the memory the
+run would need against the machine's: a run estimated to need more than half
+of it is refused, saying how much it would need.
 The results file records the exact command, the versions, the date and the
 machine (:mod:`lstm_lib.lab.results`). An existing results file is never
 overwritten without ``--force``. A progress bar shows on a terminal; it is off
@@ -27,8 +31,8 @@ import torch
 
 from . import results as R
 from . import train as tr
-from .experiments import (ABLATION_ARMS, DEFAULTS, EXPERIMENTS, SCHEMA, SEEDS, run_adding,
-                          run_copy, run_exp4, run_order, summarize)
+from .experiments import (ABLATION_ARMS, DEFAULTS, EXPERIMENTS, SCHEMA, SEEDS, check_memory,
+                          out_of_range, run_adding, run_copy, run_exp4, run_order, summarize)
 from .progress import progress_bar
 
 __all__ = ["main", "build_parser", "environment"]
@@ -120,16 +124,35 @@ def build_parser():
     return parser
 
 
+def _settings(args):
+    """The experiment's settings as parsed: {name in DEFAULTS: value}."""
+    return {name: getattr(args, "relevant" if name == "n_relevant" else name)
+            for name in DEFAULTS[args.experiment]}
+
+
 def _check_task_args(parser, args):
+    """Everything about the settings, before anything runs: ranges (experiments.LIMITS),
+    the tasks' own rules, and the memory the run would need."""
     e = args.experiment
     if e in ("adding", "ablation") and args.T < 2:
         parser.error(f"--T: the adding problem needs T >= 2, got {args.T}")
     if e == "exp4" and args.T < 20:
         parser.error(f"--T: Experiment 4 needs T >= 20 (ten first pairs, then T/2), got {args.T}")
+    for name, value in [("seeds", args.seeds), *_settings(args).items()]:
+        why = out_of_range(e, name, value)
+        if why:
+            flag = "--relevant" if name == "n_relevant" else "--" + name.replace("_", "-")
+            parser.error(f"{flag}: {why}")
     if args.forget_bias != DEFAULTS["ablation"]["forget_bias"] and e == "ablation":
         parser.error("--forget-bias: the ablation sets the forget bias itself (0 and 1)")
     if e == "ablation" and args.clip is None:
         parser.error("--clip: the ablation compares clipping at this value with none; give a number")
+    try:
+        check_memory(e, R.memory_total(), **_settings(args))
+    except MemoryError as exc:
+        sizes = [f for f in ("--T", "--length", "--batch", "--test-size", "--train-size",
+                             "--hidden") if f[2:].replace("-", "_") in DEFAULTS[e]]
+        parser.error(f"{exc}; reduce {', '.join(sizes)}")
 
 
 # --------------------------------------------------------------------------- running
@@ -208,11 +231,8 @@ def main(argv=None):
               "seconds": round(time.perf_counter() - start, 1),
               "cpu_seconds": round(time.process_time() - cpu_start, 1),
               "config": config, "summary": summarize(args.experiment, runs), "runs": runs}
-    if args.out.exists() and not args.force:
-        print(f"{parser.prog}: error: --out: {args.out} appeared while running; "
-              f"pass --force to overwrite it", file=sys.stderr)
+    if R.write_out(parser.prog, args.out, result, args.force):
         return 2
-    R.write_json(args.out, result)
     if not args.quiet:
         print(f"wrote {args.out} ({result['seconds']} s)")
     return 0

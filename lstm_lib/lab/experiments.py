@@ -6,16 +6,22 @@ returns a plain dict, ready for JSON. The settings and their defaults are one
 table, :data:`DEFAULTS`: the functions read it, the command line
 (:mod:`lstm_lib.lab.cli`) offers each entry as a flag with the same default,
 and the benchmark reads the lab's shapes from it. Change a default here and
-all three follow.
+all three follow. Beside it, :data:`LIMITS` holds each setting's range, which
+the functions and the command line both enforce, and :func:`memory_estimate`
+what a run would need: a run estimated at more than half of the machine's
+memory is refused before it allocates anything (:func:`check_memory`).
 """
 from __future__ import annotations
 
+import inspect
 import math
+import numbers
 from types import SimpleNamespace
 
 import numpy as np
 import torch
 
+from . import results as R
 from . import tasks
 from . import train as tr
 
@@ -43,23 +49,124 @@ DEFAULTS = {
 #: How many seeds (0..N-1) the command line and :func:`run_ablation` run by default.
 SEEDS = {"adding": 3, "ablation": 5, "exp4": 5, "order": 3, "copy": 3}
 
+# Ranges: what a run on one machine can use. Integers are inclusive [low, high]; for the
+# numbers marked open, low itself is excluded (a learning rate of 0 learns nothing).
+_INT, _REAL, _OPEN = "integer", "number", "open"
+_RANGES = {
+    "T": (_INT, 1, 100_000), "hidden": (_INT, 1, 4096), "batch": (_INT, 1, 65_536),
+    "lr": (_OPEN, 0, 10), "clip": (_OPEN, 0, 1_000_000), "forget_bias": (_REAL, -100, 100),
+    "input_bias": (_REAL, -100, 100), "steps": (_INT, 1, 10_000_000),
+    "eval_every": (_INT, 1, 10_000_000), "test_size": (_INT, 1, 1_000_000),
+    "stop_mse": (_OPEN, 0, 100), "max_sequences": (_INT, 1, 1_000_000_000),
+    "epochs": (_INT, 1, 100_000), "train_size": (_INT, 1, 10_000_000),
+    "length": (_INT, 1, 10_000), "alphabet": (_INT, 2, 1000), "n_relevant": (_INT, 2, 3),
+    "seeds": (_INT, 1, 1000),
+}
+_LOWEST_T = {"adding": 2, "ablation": 2, "exp4": 20, "copy": 1}    # the tasks' own minimum
+
+#: The range of every setting of :data:`DEFAULTS` (and of the number of seeds), per
+#: experiment: ``(kind, low, high)``, kind "integer", "number" or "open" (a number > low).
+#: ``clip``, ``input_bias`` and ``stop_mse`` may also be None. :func:`settings` (so every
+#: ``run_*`` function) and the command line refuse anything outside.
+LIMITS = {e: {name: (_RANGES["T"][0], _LOWEST_T[e], _RANGES["T"][2]) if name == "T"
+              else _RANGES[name] for name in [*DEFAULTS[e], "seeds"]} for e in DEFAULTS}
+_MAY_BE_NONE = ("clip", "input_bias", "stop_mse")
+
 #: The ablation's arms: (forget_bias, clip), clip None meaning no clipping.
 ABLATION_ARMS = [(0.0, 1.0), (1.0, 1.0), (0.0, None), (1.0, None)]
 
 __all__ = ["run_adding", "run_exp4", "run_order", "run_copy", "run_ablation", "summarize",
-           "settings", "DEFAULTS", "SEEDS", "ABLATION_ARMS", "EXPERIMENTS", "SCHEMA"]
+           "settings", "out_of_range", "memory_estimate", "check_memory", "DEFAULTS", "SEEDS",
+           "LIMITS", "ABLATION_ARMS", "EXPERIMENTS", "SCHEMA"]
+
+
+def out_of_range(experiment, name, value):
+    """Why ``value`` is no good for setting ``name`` of ``experiment`` (see :data:`LIMITS`),
+    e.g. "expected an integer in [1, 4096], got 100000"; None if it is fine."""
+    kind, low, high = LIMITS[experiment][name]
+    if value is None and name in _MAY_BE_NONE:
+        return None
+    if kind == _INT:
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) \
+            and low <= value <= high
+        return None if ok else f"expected an integer in [{low}, {high}], got {value!r}"
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) \
+        and (low < value if kind == _OPEN else low <= value) and value <= high
+    interval = f"({low}, {high}]" if kind == _OPEN else f"[{low}, {high}]"
+    return None if ok else f"expected a number in {interval}, got {value!r}"
 
 
 def settings(experiment, **overrides) -> SimpleNamespace:
     """The settings of one run: ``DEFAULTS[experiment]`` with ``overrides``.
 
-    An unknown name is a TypeError, as it would be for a function's keyword.
+    An unknown name is a TypeError, as it would be for a function's keyword; a
+    value outside its range (:data:`LIMITS`) is a ValueError that names it.
     """
+    if experiment not in DEFAULTS:
+        raise ValueError(f"experiment: expected one of {EXPERIMENTS}, got {experiment!r}")
     unknown = sorted(set(overrides) - set(DEFAULTS[experiment]))
     if unknown:
         raise TypeError(f"{experiment}: unknown setting(s) {unknown}; "
                         f"expected some of {sorted(DEFAULTS[experiment])}")
+    for name, value in overrides.items():
+        why = out_of_range(experiment, name, value)
+        if why:
+            raise ValueError(f"{name}: {why}")
     return SimpleNamespace(**{**DEFAULTS[experiment], **overrides})
+
+
+# --------------------------------------------------------------------------- memory
+
+_BASE_BYTES = 600 * 2**20      # the interpreter, numpy and torch, before any tensor
+
+
+def memory_estimate(experiment, **overrides) -> int:
+    """Bytes one run of ``experiment`` needs at its peak, estimated from its settings.
+
+    Counted: the test set (and the order task's training set), kept for the
+    whole run, and their generation in float64 numpy; a training step of the
+    LSTM in float32 (the fast path keeps 11 numbers per step, example and
+    hidden unit for its backward pass, which adds about 19 more), the readout
+    and its loss; an evaluation over the test set; the parameters with their
+    gradients and Adam's two moments; and the interpreter with torch. The RNN
+    needs less, so a run of both models is counted as the LSTM's.
+    ``tests/lab/test_experiments.py`` checks the estimate against a measured run.
+    """
+    s = settings(experiment, **overrides)
+    n = s.hidden
+    if experiment in ("adding", "ablation", "exp4"):
+        L = s.T + (s.T // 10 if experiment == "exp4" else 0)
+        d, out, gen, keep, head = 2, 1, 48, 8, 0           # bytes per step and sequence
+    elif experiment == "order":
+        L = inspect.signature(tasks.temporal_order).parameters["max_length"].default
+        d, out, gen, keep, head = len(tasks.ORDER_SYMBOLS), 2 ** s.n_relevant, 56, 40, 0
+    else:                                                   # copy: one-hot in, logits out
+        L = s.T + 2 * s.length
+        d = out = s.alphabet + 2
+        gen = keep = 16 + 4 * d
+        head = 16 * out
+    kept_sequences = s.test_size + (s.train_size if experiment == "order" else 0)
+    train_step = L * s.batch * (gen + 4 * (30 * n + 3 * d) + head)
+    evaluation = L * s.test_size * (4 * 16 * n + head)
+    generation = L * max(s.test_size, getattr(s, "train_size", 0)) * gen
+    parameters = 4 * 4 * (4 * n * (d + n + 2) + (n + 1) * out)
+    return int(_BASE_BYTES + parameters + L * kept_sequences * keep
+               + max(train_step, evaluation, generation))
+
+
+def _gb(nbytes):
+    gb = nbytes / 1e9
+    return f"{gb:,.0f} GB" if gb >= 10 else f"{gb:.2g} GB"
+
+
+def check_memory(experiment, total, **overrides):
+    """Refuse (MemoryError) a run whose :func:`memory_estimate` is more than half of
+    ``total`` bytes (the machine's memory; None: unknown, nothing refused)."""
+    need = memory_estimate(experiment, **overrides)
+    if total is not None and need > total / 2:
+        raise MemoryError(f"this {experiment} run would need about {_gb(need)} of memory "
+                          f"(an estimate), more than half of this machine's {_gb(total)}")
+    return need
 
 
 def _train_rng(seed, stream):
@@ -83,6 +190,7 @@ def run_adding(cell="lstm", seed=0, *, progress=None, return_model=False, **over
     to the LSTM only. Returns a dict (and the model if asked).
     """
     s = settings("adding", **overrides)
+    check_memory("adding", R.memory_total(), **overrides)
     model = tr.make_model(cell, 2, s.hidden, 1, forget_bias=_lstm_only(cell, s.forget_bias),
                           input_bias=_lstm_only(cell, s.input_bias), seed=seed)
     rng = _train_rng(seed, 1)
@@ -121,6 +229,7 @@ def run_exp4(seed=0, *, progress=None, return_model=False, **overrides):
     nearly open (b_f = 3, f about 0.95; the 1997 cell had no forget gate, f = 1).
     """
     s = settings("exp4", **overrides)
+    check_memory("exp4", R.memory_total(), **overrides)
     model = tr.make_model("lstm", 2, s.hidden, 1, forget_bias=s.forget_bias,
                           input_bias=s.input_bias, seed=seed)
     rng = _train_rng(seed, 4)
@@ -156,6 +265,7 @@ def run_order(cell="lstm", seed=0, *, progress=None, return_model=False, **overr
     Settings: ``DEFAULTS["order"]``.
     """
     s = settings("order", **overrides)
+    check_memory("order", R.memory_total(), **overrides)
     model = tr.make_model(cell, len(tasks.ORDER_SYMBOLS), s.hidden, 2 ** s.n_relevant,
                           forget_bias=_lstm_only(cell, s.forget_bias),
                           input_bias=_lstm_only(cell, s.input_bias), seed=seed)
@@ -198,6 +308,7 @@ def run_copy(cell="lstm", seed=0, *, progress=None, return_model=False, **overri
     step against the memoryless baseline length ln(alphabet) / (T + 2 length).
     Settings: ``DEFAULTS["copy"]``."""
     s = settings("copy", **overrides)
+    check_memory("copy", R.memory_total(), **overrides)
     d = s.alphabet + 2
     model = tr.make_model(cell, d, s.hidden, d, readout="all",
                           forget_bias=_lstm_only(cell, s.forget_bias),

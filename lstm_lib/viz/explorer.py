@@ -28,6 +28,17 @@ One way to make an explorer: declare the function's sliders with
 
     Explorer(decay, title="Decay", caption="Each step keeps a share f.").show()
 
+Labels may carry sub- and superscripts: ``c_t``, ``W_hh``, ``σ_max^k``,
+``∂c_(T−k)`` (a script is ``_`` or ``^`` followed by letters and digits, or by
+a group in parentheses or braces, whose brackets are not shown). The website
+draws them as SVG sub- and superscripts, the live view as mathtext, the
+slider labels as HTML ``<sub>`` and ``<sup>``.
+
+The website stores each distinct array, and each distinct description of a
+panel or a series, once: frames refer to them by number (:meth:`Explorer.packed`).
+Its panels are drawn at the page's own scale, side by side when the explorer
+is at least ``STACK_BELOW`` px wide and one above the other below that.
+
 The kernel-free view's JavaScript is ``static/explorer.js`` and the site's
 style for it ``static/explorer.css``, files shipped with the package; the
 JavaScript is written into each explorer's HTML, so a page needs no other file.
@@ -41,18 +52,69 @@ import io
 import itertools
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Callable, Sequence
 
 import numpy as np
 
-from .plotting import LINESTYLES, PALETTE
+from .plotting import LINESTYLES, PALETTE, RC
 
 STYLES = ("solid", "dashed", "dotted", "dashdot")
 MARKER_NAMES = (None, "o", "s", "^", "v", "D")
 MAX_FRAMES = 2000  # the website stores every frame; more would make pages heavy
 MIN_VALUES = 20    # the course's rule: at least 20 values per control
+STACK_BELOW = 600  # px: a narrower explorer shows its panels one above the other (explorer.js)
+
+#: a sub- or superscript in a label: _t, _max, ^k, _(T−k), ^{2}
+SCRIPT = re.compile(r"([_^])(?:\(([^()]*)\)|\{([^{}]*)\}|([0-9A-Za-z]+))")
+
+
+def label_parts(text: str) -> list[tuple[str, str]]:
+    """A label split into ``(text, kind)`` runs, kind ``""``, ``"sub"`` or ``"sup"``.
+
+    >>> label_parts("σ_max^k of W_hh")
+    [('σ', ''), ('max', 'sub'), ('k', 'sup'), (' of W', ''), ('hh', 'sub')]
+    """
+    parts, pos = [], 0
+    for m in SCRIPT.finditer(text):
+        if m.start() > pos:
+            parts.append((text[pos:m.start()], ""))
+        script = next(g for g in m.groups()[1:] if g is not None)
+        parts.append((script, "sub" if m.group(1) == "_" else "sup"))
+        pos = m.end()
+    if pos < len(text):
+        parts.append((text[pos:], ""))
+    return parts
+
+
+def label_html(text: str) -> str:
+    """A label as HTML, its scripts as ``<sub>`` and ``<sup>``."""
+    return "".join(html.escape(t) if k == "" else f"<{k}>{html.escape(t)}</{k}>"
+                   for t, k in label_parts(text))
+
+
+def label_mathtext(text: str) -> str:
+    """A label for matplotlib: each script and the character it follows as upright mathtext."""
+    def esc(t):
+        return re.sub(r"([\\{}$%#&_^~])", r"\\\1", t)
+
+    out = []
+    for t, k in label_parts(text):
+        if k == "":
+            out.append(t.replace("$", r"\$"))
+            continue
+        base = ""
+        if out and out[-1] and not out[-1].endswith("$"):
+            base, out[-1] = out[-1][-1], out[-1][:-1]
+        elif out and out[-1].endswith("$"):       # a second script on the same base: x_a^b
+            out[-1] = out[-1][:-1]
+            out.append(("_" if k == "sub" else "^") + "{\\mathregular{" + esc(t) + "}}$")
+            continue
+        out.append("$\\mathregular{" + esc(base) + "}" + ("_" if k == "sub" else "^")
+                   + "{\\mathregular{" + esc(t) + "}}$")
+    return "".join(out)
 
 
 # --------------------------------------------------------------------- data
@@ -125,7 +187,8 @@ class View:
             v = float(v)
             if not math.isfinite(v):
                 return None
-            return float(f"{v:.{digits}g}")
+            v = float(f"{v:.{digits}g}")
+            return int(v) if v.is_integer() and abs(v) < 1e15 else v
 
         panels = []
         for p in self.panels:
@@ -147,44 +210,52 @@ class View:
         return {"panels": panels, "text": self.text}
 
     def to_figure(self, width_per_panel: float = 4.2, height: float = 3.2):
-        """Draw the view with matplotlib (the live view draws exactly this)."""
+        """Draw the view with matplotlib (the live view draws exactly this).
+
+        The course's style (``plotting.RC``) applies whether or not the
+        notebook called ``use_style``; labels' scripts become mathtext.
+        """
+        import matplotlib
         import matplotlib.pyplot as plt
         from matplotlib.figure import Figure
 
         n = max(1, len(self.panels))
-        # Figure() rather than plt.figure(): nothing is registered with pyplot,
-        # so nothing is displayed as a side effect in a notebook.
-        fig = Figure(figsize=(width_per_panel * n, height), facecolor="white",
-                     layout="constrained")
-        axes = fig.subplots(1, n, squeeze=False)[0]
-        dash = dict(zip(STYLES, LINESTYLES[:4]))
-        for ax, p in zip(axes, self.panels):
-            for k, s in enumerate(p.series):
-                color = PALETTE[(k if s.color is None else s.color) % len(PALETTE)]
-                if s.kind == "bar":
-                    width = 0.8 * (np.min(np.diff(s.x)) if len(s.x) > 1 else 1.0)
-                    ax.bar(s.x, s.y, width=width, color=color, alpha=0.75,
-                           hatch=[None, "//", "..", "xx"][k % 4], edgecolor=color,
-                           label=s.label or None)
-                else:
-                    every = max(1, len(s.x) // 15)
-                    ax.plot(s.x, s.y, color=color, linestyle=dash[s.style],
-                            marker=s.marker, markevery=every, label=s.label or None)
-            for y, lbl in p.hlines:
-                ax.axhline(y, color="#555555", linestyle=(0, (4, 3)), linewidth=1.0)
-                ax.annotate(lbl, xy=(0.01, y), xycoords=("axes fraction", "data"),
-                            xytext=(0, 3), textcoords="offset points", fontsize=8, color="#333333")
-            if p.logy:
-                ax.set_yscale("log")
-            if p.ylim is not None:
-                ax.set_ylim(*p.ylim)
-            if p.xlim is not None:
-                ax.set_xlim(*p.xlim)
-            ax.set_title(p.title, fontsize=10)
-            ax.set_xlabel(p.xlabel)
-            ax.set_ylabel(p.ylabel)
-            if any(s.label for s in p.series):
-                ax.legend(fontsize=8, loc="best")
+        with matplotlib.rc_context(RC):
+            # Figure() rather than plt.figure(): nothing is registered with pyplot,
+            # so nothing is displayed as a side effect in a notebook.
+            fig = Figure(figsize=(width_per_panel * n, height), facecolor="white",
+                         layout="constrained")
+            axes = fig.subplots(1, n, squeeze=False)[0]
+            dash = dict(zip(STYLES, LINESTYLES[:4]))
+            for ax, p in zip(axes, self.panels):
+                for k, s in enumerate(p.series):
+                    color = PALETTE[(k if s.color is None else s.color) % len(PALETTE)]
+                    label = label_mathtext(s.label) if s.label else None
+                    if s.kind == "bar":
+                        width = 0.8 * (np.min(np.diff(s.x)) if len(s.x) > 1 else 1.0)
+                        ax.bar(s.x, s.y, width=width, color=color, alpha=0.75,
+                               hatch=[None, "//", "..", "xx"][k % 4], edgecolor=color,
+                               label=label)
+                    else:
+                        every = max(1, len(s.x) // 15)
+                        ax.plot(s.x, s.y, color=color, linestyle=dash[s.style],
+                                marker=s.marker, markevery=every, label=label)
+                for y, lbl in p.hlines:
+                    ax.axhline(y, color="#555555", linestyle=(0, (4, 3)), linewidth=1.0)
+                    ax.annotate(label_mathtext(lbl), xy=(0.01, y),
+                                xycoords=("axes fraction", "data"), xytext=(0, 3),
+                                textcoords="offset points", color="#333333")
+                if p.logy:
+                    ax.set_yscale("log")
+                if p.ylim is not None:
+                    ax.set_ylim(*p.ylim)
+                if p.xlim is not None:
+                    ax.set_xlim(*p.xlim)
+                ax.set_title(label_mathtext(p.title))
+                ax.set_xlabel(label_mathtext(p.xlabel))
+                ax.set_ylabel(label_mathtext(p.ylabel))
+                if any(s.label for s in p.series):
+                    ax.legend(loc="best")
         plt.close("all")
         return fig
 
@@ -296,9 +367,46 @@ class Explorer:
         return list(itertools.product(*(c.values for c in self.controls)))
 
     def frames(self) -> list[dict]:
-        """Every frame as data, in :meth:`grid` order (what the website stores)."""
+        """Every frame as data, in :meth:`grid` order."""
         names = [c.name for c in self.controls]
         return [self.view(**dict(zip(names, combo))).to_dict() for combo in self.grid()]
+
+    def packed(self) -> dict:
+        """What the website stores: every frame, each distinct array and description once.
+
+        ``arrays`` holds each distinct list of numbers and ``parts`` each
+        distinct description of a panel (its title apart, as that often
+        names the slider values) or of a series (without its numbers), and
+        each distinct title; a frame is ``[text, [[panel part, title part,
+        [[series part, x array, y array], ...]], ...]]``. The same x values of every frame, and every
+        series or panel that does not change with the sliders, are stored once.
+        """
+        arrays, parts, index = [], [], {}
+
+        def ref(table, value):
+            key = (id(table), json.dumps(value, separators=(",", ":"), sort_keys=True))
+            if key not in index:
+                index[key] = len(table)
+                table.append(value)
+            return index[key]
+
+        frames = []
+        for frame in self.frames():
+            panels = []
+            for p in frame["panels"]:
+                series = [[ref(parts, {k: v for k, v in s.items() if k not in ("x", "y")}),
+                           ref(arrays, s["x"]), ref(arrays, s["y"])] for s in p["series"]]
+                panels.append([ref(parts, {k: v for k, v in p.items() if k not in ("series", "title")}),
+                               ref(parts, p["title"]), series])
+            frames.append([frame["text"], panels])
+        return {"arrays": arrays, "parts": parts, "frames": frames}
+
+    def unpack(self, data: dict, k: int) -> dict:
+        """Frame ``k`` of :meth:`packed` data as :meth:`frames` gives it (what the page draws)."""
+        text, panels = data["frames"][k]
+        return {"panels": [{**data["parts"][p], "title": data["parts"][title], "series": [
+                    {**data["parts"][s], "x": data["arrays"][x], "y": data["arrays"][y]}
+                    for s, x, y in series]} for p, title, series in panels], "text": text}
 
     @property
     def uid(self) -> str:
@@ -316,7 +424,8 @@ class Explorer:
         for c in self.controls:
             options = [(c.label_of(v), v) for v in c.values]
             sliders.append(W.SelectionSlider(
-                options=options, value=c.values[c.initial_index], description=c.label,
+                options=options, value=c.values[c.initial_index], description=label_html(c.label),
+                description_allow_html=True,
                 continuous_update=False, style={"description_width": "initial"},
                 layout=W.Layout(width="480px")))
         image = W.Image(format="png")
@@ -325,12 +434,12 @@ class Explorer:
         def redraw(_change=None):
             v = self.view(**{c.name: s.value for c, s in zip(self.controls, sliders)})
             image.value = v.to_png()
-            readout.value = f"<p>{html.escape(v.text)}</p>"
+            readout.value = f"<p>{label_html(v.text)}</p>"
 
         for s in sliders:
             s.observe(redraw, names="value")
         redraw()
-        box = W.VBox([W.HTML(f"<b>{html.escape(self.title)}</b>"), *sliders, image, readout])
+        box = W.VBox([W.HTML(f"<b>{label_html(self.title)}</b>"), *sliders, image, readout])
         box.sliders, box.image, box.readout = sliders, image, readout  # handles for tests
         return box
 
@@ -342,20 +451,21 @@ class Explorer:
             "controls": [{"name": c.name, "label": c.label,
                           "labels": [c.label_of(v) for v in c.values],
                           "initial": c.initial_index} for c in self.controls],
-            "frames": self.frames(),
+            "stack_below": STACK_BELOW,
+            **self.packed(),
         }
-        payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
         first = self.view()
         rows = []
         for k, c in enumerate(self.controls):
             cid = f"{uid}-c{k}"
             rows.append(
-                f'<div class="lstmx-control"><label for="{cid}">{html.escape(c.label)}</label> '
+                f'<div class="lstmx-control"><label for="{cid}">{label_html(c.label)}</label> '
                 f'<input type="range" id="{cid}" min="0" max="{len(c.values) - 1}" step="1" '
                 f'value="{c.initial_index}" aria-valuetext="{html.escape(c.label_of(c.values[c.initial_index]))}"> '
                 f'<output for="{cid}">{html.escape(c.label_of(c.values[c.initial_index]))}</output></div>')
-        caption = f'<p class="lstmx-caption">{html.escape(self.caption)}</p>' if self.caption else ""
-        title = f'<p class="lstmx-title"><strong>{html.escape(self.title)}</strong></p>' if self.title else ""
+        caption = f'<p class="lstmx-caption">{label_html(self.caption)}</p>' if self.caption else ""
+        title = f'<p class="lstmx-title"><strong>{label_html(self.title)}</strong></p>' if self.title else ""
         return (
             f'<div class="lstmx" id="{uid}" data-lstmx="1">{title}'
             f'<p class="lstmx-note">Move the slider{"s" if len(self.controls) > 1 else ""}: '
@@ -364,7 +474,7 @@ class Explorer:
             f'{"".join(rows)}'
             f'<svg class="lstmx-svg" role="img" aria-label="{html.escape(first.text)}" '
             f'xmlns="http://www.w3.org/2000/svg"></svg>'
-            f'<p class="lstmx-readout" aria-live="polite">{html.escape(first.text)}</p>{caption}'
+            f'<p class="lstmx-readout" aria-live="polite">{label_html(first.text)}</p>{caption}'
             f'<script type="application/json" class="lstmx-data">{payload}</script>'
             f'<script>\n{static_file("explorer.js")}</script></div>'
         )

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import SPECIAL_FILES, file_identity, make_special_file
 from lstm_lib.lab import bench, experiments, results, tasks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,8 +134,8 @@ def test_refuses_to_overwrite_and_rejects_bad_arguments(tmp_path, capsys):
     other = str(tmp_path / "x.json")
     for bad, msg in [(["--threads", "0"], "--threads: expected a comma-separated list"),
                      (["--threads", "a,b"], "--threads: expected a comma-separated list"),
-                     (["--repeats", "-3"], "--repeats: expected a positive integer, got '-3'"),
-                     (["--min-block", "nan"], "--min-block: expected a positive number"),
+                     (["--repeats", "-3"], "--repeats: expected an integer in [1, 1000], got '-3'"),
+                     (["--min-block", "nan"], "--min-block: expected a number in (0, 60]"),
                      (["--wait-idle", "0"], "--wait-idle: expected a positive number")]:
         code, err = cli_error(capsys, "--quick", *bad, "--out", other)
         assert code == 2 and len(err) == 1 and msg in err[0], err
@@ -143,6 +144,73 @@ def test_refuses_to_overwrite_and_rejects_bad_arguments(tmp_path, capsys):
     code, err = cli_error(capsys, "--quick")
     assert code == 2 and "--out" in err[-1]
     assert not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+@pytest.mark.parametrize("kind", SPECIAL_FILES)
+def test_never_replaces_what_is_not_a_regular_file(kind, force, tmp_path, capsys):
+    out = make_special_file(tmp_path, kind)
+    before = file_identity(out)
+    code, err = cli_error(capsys, "--quick", "--out", str(out), *force)
+    assert code == 2 and len(err) == 1 and "not a regular file" in err[0], err
+    assert file_identity(out) == before
+
+
+def test_threads_are_checked_before_anything_runs(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(bench, "measure", lambda *a, **k: pytest.fail("the benchmark started"))
+    cores = len(os.sched_getaffinity(0))
+    out = str(tmp_path / "x.json")
+    for bad, msg in [("2,,1", "--threads: expected a comma-separated list of positive integers, "
+                              "got '2,,1'"),
+                     (",1", "--threads: expected a comma-separated list"),
+                     ("1,", "--threads: expected a comma-separated list"),
+                     ("1,1", "--threads: each thread count once, got '1,1'"),
+                     ("1000", f"--threads: at most {cores} (the CPU cores this process may "
+                              f"use), got 1000"),
+                     (f"1,{cores + 1}", f"--threads: at most {cores}")]:
+        code, err = cli_error(capsys, "--quick", "--threads", bad, "--out", out)
+        assert code == 2 and len(err) == 1 and msg in err[0], (bad, err)
+    for bad, msg in [(["--repeats", "100000"], "--repeats: expected an integer in [1, 1000]"),
+                     (["--min-block", "1e9"], "--min-block: expected a number in (0, 60]"),
+                     (["--wait-max", "1e12"], "--wait-max: expected a number in (0, 86400]")]:
+        code, err = cli_error(capsys, "--quick", *bad, "--out", out)
+        assert code == 2 and len(err) == 1 and msg in err[0], (bad, err)
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_ctrl_c_while_waiting_for_an_idle_machine(tmp_path, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(bench.time, "sleep", interrupted)
+    monkeypatch.setattr(results, "load_average", lambda: [9.0, 9.0, 9.0])
+    out = tmp_path / "x.json"
+    assert bench.main(["--quick", "--wait-idle", "0.5", "--out", str(out)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "python -m lstm_lib.lab.bench: interrupted; nothing written"
+    assert not out.exists()
+
+
+def test_ctrl_c_while_waiting_real_signal(tmp_path):
+    """The real program, a real SIGINT while it waits: one line, status 130, no traceback."""
+    import signal
+    import time
+    out = tmp_path / "x.json"
+    proc = subprocess.Popen([sys.executable, "-m", "lstm_lib.lab.bench", "--quick",
+                             "--wait-idle", "1e-9", "--out", str(out)], cwd=ROOT,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stderr.readline()         # "load average ... waiting (0 s so far)"
+        assert "waiting" in first, first
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        rest = proc.stderr.read()
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 130 and "Traceback" not in rest, rest
+    assert rest.strip().splitlines()[-1] == "python -m lstm_lib.lab.bench: interrupted; nothing written"
+    assert not out.exists()
 
 
 def test_wait_for_idle_returns_at_once_or_after_the_limit(monkeypatch):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from helpers import SPECIAL_FILES, file_identity, make_special_file
 from lstm_lib.lab import cli, experiments, results
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,6 +174,101 @@ def test_cli_error_is_one_line_without_traceback(tmp_path):
     r = run_cli("adding", "--T", "0", "--out", "x.json", cwd=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+@pytest.mark.parametrize("kind", SPECIAL_FILES)
+def test_cli_never_replaces_what_is_not_a_regular_file(kind, force, tmp_path, capsys):
+    out = make_special_file(tmp_path, kind)
+    before = file_identity(out)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["adding", "--T", "4", "--steps", "1", "--seeds", "1", "--test-size", "4",
+                  "--out", str(out), *force])
+    assert exc.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "--out" in lines[0] and "not a regular file" in lines[0], lines
+    assert file_identity(out) == before
+
+
+def test_cli_refuses_a_special_file_that_appears_while_running(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "r.json"
+
+    def run_all(args, bar_on):            # the run: meanwhile someone puts a FIFO at --out
+        os.mkfifo(out)
+        return {}, []
+    monkeypatch.setattr(cli, "_run_all", run_all)
+    monkeypatch.setattr(cli, "summarize", lambda e, runs: {})
+    assert cli.main(["adding", "--out", str(out), "--force", "--quiet"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "not a regular file" in lines[0], lines
+    assert out.is_fifo()
+
+
+# Every numeric option, with a value far outside what a run can use (or below its minimum).
+# Each must be refused up front: one line, exit status 2, the flag named, nothing run.
+OUT_OF_RANGE = [
+    ("copy", "--alphabet", "1"), ("copy", "--alphabet", "1000000"),
+    ("adding", "--hidden", "100000"), ("adding", "--batch", "1e8"),
+    ("adding", "--batch", "100000000"), ("adding", "--test-size", "1e9"),
+    ("adding", "--test-size", "1000000000"), ("copy", "--length", "1000000"),
+    ("adding", "--seeds", "1000000"), ("adding", "--T", "10000000"),
+    ("adding", "--T", "1"), ("exp4", "--T", "19"), ("copy", "--T", "10000000"),
+    ("adding", "--lr", "1e300"), ("adding", "--clip", "1e300"),
+    ("adding", "--forget-bias", "1e300"), ("adding", "--forget-bias", "-1e300"),
+    ("adding", "--input-bias", "-1e300"), ("exp4", "--input-bias", "1e300"),
+    ("adding", "--steps", "1000000000000"), ("adding", "--eval-every", "1000000000000"),
+    ("adding", "--stop-mse", "1e300"), ("ablation", "--steps", "1000000000000"),
+    ("exp4", "--max-sequences", "1000000000000000"), ("exp4", "--batch", "100000000"),
+    ("order", "--epochs", "1000000000"), ("order", "--train-size", "1000000000"),
+    ("order", "--hidden", "100000"), ("copy", "--test-size", "1000000000"),
+]
+
+
+@pytest.fixture
+def nothing_runs(monkeypatch):
+    """Fail the test if an experiment starts."""
+    def run_all(args, bar_on):
+        pytest.fail("the experiment started")
+    monkeypatch.setattr(cli, "_run_all", run_all)
+
+
+@pytest.mark.parametrize("experiment, flag, value", OUT_OF_RANGE,
+                         ids=[f"{e} {f} {v}" for e, f, v in OUT_OF_RANGE])
+def test_cli_refuses_out_of_range_settings_up_front(experiment, flag, value, tmp_path, capsys,
+                                                   nothing_runs):
+    out = tmp_path / "x.json"
+    with pytest.raises(SystemExit) as exc:
+        cli.main([experiment, f"{flag}={value}", "--out", str(out)])
+    assert exc.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and f"{flag}: " in lines[0], lines
+    assert any(f"got {v}" in lines[0] for v in (value, repr(value), repr(float(value)))), lines
+    assert not out.exists()
+
+
+def test_cli_refuses_a_run_too_big_for_the_machine(tmp_path, capsys, nothing_runs):
+    """Each setting within its range, together far too much memory: refused, saying how much."""
+    out = tmp_path / "x.json"
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["copy", "--T", "100000", "--batch", "65536", "--out", str(out)])
+    assert exc.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "memory" in lines[0] and " GB" in lines[0], lines
+    assert "more than half of this machine's" in lines[0]
+    assert not out.exists()
+
+
+def test_cli_memory_limit_is_half_the_machine(tmp_path, capsys, monkeypatch, nothing_runs):
+    need = experiments.memory_estimate("adding")
+    monkeypatch.setattr(results, "memory_total", lambda: 2 * need - 1)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["adding", "--out", str(tmp_path / "x.json")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "would need about" in err
+    monkeypatch.setattr(results, "memory_total", lambda: 2 * need + 1)
+    with pytest.raises(pytest.fail.Exception, match="the experiment started"):
+        cli.main(["adding", "--out", str(tmp_path / "x.json")])
 
 
 # --------------------------------------------------------------------------- one table of defaults

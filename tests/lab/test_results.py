@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import SPECIAL_FILES, file_identity, make_special_file
 from lstm_lib.lab import results as R
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"     # the repository's committed files
@@ -92,6 +93,54 @@ def test_write_json_replaces_whole_file(tmp_path):
     R.write_json(path, {"b": 3})
     assert json.loads(path.read_text()) == {"b": 3}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]          # no temporary file left
+
+
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize("kind", SPECIAL_FILES)
+def test_check_out_refuses_what_is_not_a_regular_file(tmp_path, capsys, kind, force):
+    """A device, FIFO or socket (or a link to one) is never replaced, whatever --force says."""
+    path = make_special_file(tmp_path, kind)
+    before = file_identity(path)
+    err = _out_error(tmp_path, path, force, capsys)
+    assert err.count("\n") == 1 and err.startswith("prog: error: --out: ")
+    assert str(path) in err and "not a regular file" in err
+    assert ("FIFO" if "fifo" in kind else "socket") in err
+    assert ("symbolic link" in err) == kind.startswith("symlink")
+    assert file_identity(path) == before
+
+
+@pytest.mark.parametrize("kind", SPECIAL_FILES)
+def test_write_json_refuses_what_is_not_a_regular_file(tmp_path, kind):
+    path = make_special_file(tmp_path, kind)
+    before = file_identity(path)
+    with pytest.raises(ValueError, match=r"^path: .* not a regular file"):
+        R.write_json(path, {"a": 1})
+    assert file_identity(path) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]   # nothing left behind
+
+
+def test_write_json_through_a_link_to_a_regular_file(tmp_path):
+    """A symbolic link to a regular file stays a link; the file it names gets the new content."""
+    target = tmp_path / "real.json"
+    target.write_text("{}")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    R.check_out(R.Parser(prog="prog"), link, True)
+    R.write_json(link, {"b": 2})
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert json.loads(target.read_text()) == {"b": 2}
+
+
+def test_write_json_ignores_a_planted_temporary_file(tmp_path):
+    """The temporary file is created afresh (O_EXCL): a link planted at a guessable name
+    beside the target is never written through."""
+    path = tmp_path / "r.json"
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    (tmp_path / f".{path.name}.tmp").symlink_to(victim)
+    R.write_json(path, {"c": 3})
+    assert json.loads(path.read_text()) == {"c": 3}
+    assert victim.read_text() == "keep me"
 
 
 def test_load_results_reads_the_committed_files():

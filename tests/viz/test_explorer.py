@@ -51,7 +51,7 @@ def test_static_html_embeds_every_frame_and_labelled_controls():
     assert len(data["frames"]) == 21
     assert data["controls"][0]["initial"] == F.index_of(0.9)
     for k, f in enumerate(F.values):
-        ys = data["frames"][k]["panels"][0]["series"][0]["y"]
+        ys = ex.unpack(data, k)["panels"][0]["series"][0]["y"]
         np.testing.assert_allclose(ys, f ** np.arange(31), rtol=1e-3)
     # a labelled range input: <label for=id> matches the input's id
     ids = re.findall(r'<input type="range" id="([^"]+)"', page)
@@ -60,6 +60,43 @@ def test_static_html_embeds_every_frame_and_labelled_controls():
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")  # only the SVG namespace
     assert "https://" not in page
     assert ex.static_html() == page  # deterministic, so nbval can compare it
+
+
+def test_packed_frames_store_each_array_once_and_unpack_to_the_frames():
+    A = Control("a", "a", np.linspace(0, 1, 20))
+    Bc = Control("b", "b", np.linspace(-1, 1, 21))
+    ex = Explorer(two, [A, Bc])
+    data = ex.packed()
+    frames = ex.frames()
+    assert [ex.unpack(data, k) for k in range(len(frames))] == frames     # nothing lost
+    assert data["arrays"].count([0, 1, 2, 3, 4]) == 1                     # x of every frame, once
+    assert len(data["parts"]) == 2 + 2 + 1                    # two panels, two series, one title ("")
+    arrays = [json.dumps(a) for a in data["arrays"]]
+    assert len(arrays) == len(set(arrays))
+    # the shared x arrays of the old format were a large part of the page: now a few bytes
+    old = len(json.dumps(frames, separators=(",", ":")))
+    assert len(json.dumps(data, separators=(",", ":"))) < 0.5 * old
+
+
+def test_labels_carry_sub_and_superscripts():
+    from lstm_lib.viz.explorer import label_html, label_mathtext, label_parts
+
+    assert label_parts("σ_max^k of W_hh") == [("σ", ""), ("max", "sub"), ("k", "sup"),
+                                              (" of W", ""), ("hh", "sub")]
+    assert label_parts("∂c_(T−k)") == [("∂c", ""), ("T−k", "sub")]
+    assert label_parts("no scripts: max|w|/(1-f)") == [("no scripts: max|w|/(1-f)", "")]
+    assert label_html("c_t < 1") == "c<sub>t</sub> &lt; 1"
+    assert label_mathtext("memory c_t") == r"memory $\mathregular{c}_{\mathregular{t}}$"
+    import matplotlib
+    matplotlib.use("agg")
+    from matplotlib.figure import Figure
+    fig = Figure()
+    ax = fig.subplots()
+    for text in ("σ_max^k of W_hh", "σ(b_f)^k", "‖∂h_T/∂h_(T−k)‖₂", "50% of f_t"):
+        ax.set_title(label_mathtext(text))
+        fig.canvas.draw()                                     # mathtext parses it
+    page = Explorer(decay, [Control("f", "forget gate f_t", F.values, initial=0.9)]).static_html()
+    assert '<label for="lstmx-' in page and "forget gate f<sub>t</sub></label>" in page
 
 
 def test_live_widget_redraws_without_side_output(capsys):

@@ -534,3 +534,236 @@ def gap_study(T=20, hidden_size=16, steps=400, lr=1e-2, batch_size=64, eval_size
         out[name] = {"init": init, "trained": measure_by_gap(model, batch),
                      "eval_mse": mse, "model": model}
     return out
+
+
+# ----------------------------------------------------------------------------
+# the cliff gradient, split by the paths it takes
+# ----------------------------------------------------------------------------
+
+def cliff_split(params=None, amplitude: float = 1e-6, T: int = 30) -> dict:
+    """The gradient of the cliff cell on c_1, split into carry-only, hidden-only and mixed paths.
+
+    params: a one-unit cell (default :func:`cliff_lstm_params` ()); the input is
+    x_1 = amplitude, then zeros, for T steps; the loss is the sign-memory
+    loss of :func:`sign_memory_loss` with target 0.9 sign(amplitude). The
+    gradient on each cell state is split by :func:`two_track` and divided by
+    the gradient on the last one, dL/dc_T, so that gap k reads "per unit of
+    gradient at the end".
+
+    Near c = h = 0 one step back multiplies a path by f (the carry edge) or
+    by g = i o (1 - c_tilde^2) w (out through h_{t-1} into the candidate and
+    back in: ``loop_gain(params) - f``). A path of k steps that takes the
+    loop j times weighs f^(k-j) g^j; summed over all of them, the total is
+    (f + g)^k = lambda^k, the carry-only path f^k, the hidden-only path g^k,
+    and the mixed paths the binomial middle terms lambda^k - f^k - g^k.
+
+    Returns a dict: ``gap`` (0..T - 1: c_T back to c_1), the measured ``total``,
+    ``carry``, ``hidden``, ``mixed`` (each (T,), divided by dL/dc_T), the
+    ``predicted_*`` counterparts from the binomial sum, ``f``, ``g``,
+    ``lambda`` (scalars), and ``split`` (the :class:`TwoTrack`).
+    """
+    params = cliff_lstm_params() if params is None else params
+    d, n = check_lstm_params(params)
+    if (d, n) != (1, 1):
+        raise ValueError(f"params: expected a one-unit cell (d = n = 1), got d={d}, n={n}")
+    check_in_range(amplitude, "amplitude")
+    if amplitude == 0:
+        raise ValueError("amplitude: expected a nonzero first input (its sign is the target), got 0")
+    T = check_positive_int(T, "T")
+    x = np.zeros((T, 1, 1))
+    x[0, 0, 0] = amplitude
+    y = np.array([0.9 * np.sign(amplitude)])
+    trace = lstm_forward(params, x)
+    dh_T = 2.0 * (trace.h[-1] - y[:, None])                  # d/dh_T of (h_T - y)^2
+    split = two_track(params, trace, dh_T=dh_T)
+    end = split.dc[0, 0, 0]
+    rel = lambda a: a[:T, 0, 0] / end                       # c_T .. c_1 (row T, c0, is no cell output)
+    f = float(sigmoid(params["b_f"][0]))
+    lam = loop_gain(params)
+    g = lam - f
+    k = split.gaps[:T].astype(np.float64)
+    return {
+        "gap": split.gaps[:T], "total": rel(split.dc), "carry": rel(split.carry),
+        "hidden": rel(split.hidden), "mixed": rel(split.mixed),
+        "predicted_total": lam ** k, "predicted_carry": f ** k,
+        "predicted_hidden": np.where(k > 0, g ** k, 0.0),
+        "predicted_mixed": np.where(k > 1, lam ** k - f ** k - g ** k, 0.0),
+        "f": f, "g": g, "lambda": lam, "split": split,
+    }
+
+
+# ----------------------------------------------------------------------------
+# the two tracks over seeds: a results file (python -m lstm_lib.chapters.gradients)
+# ----------------------------------------------------------------------------
+
+#: The two settings whose shares the chapter quotes. "chapter": the chapter's
+#: own experiment (:func:`gap_study`'s LSTMs, float64, Adam at 1e-2, 64 sequences a
+#: batch); "lab": the lab's adding problem (``lab.experiments.run_adding`` with
+#: ``DEFAULTS["adding"]``: T = 100, 16 units, its training loop and data).
+SHARE_SETTINGS = {
+    "chapter": dict(T=20, hidden=16, steps=400, forget_biases=(0.0, 1.0), gaps=(1, 5, 10, 20)),
+    "lab": dict(T=100, hidden=16, steps=1500, forget_biases=(0.0, 1.0), gaps=(1, 10, 50, 100)),
+}
+SHARE_PARTS = ("share", "hidden_share", "mixed_share", "cosine")
+SHARE_EVAL_SIZE = 64
+
+
+def _shares_of(summary, f) -> dict:
+    out = {p: [float(v) for v in summary[p]] for p in SHARE_PARTS}
+    out["mean_forget"] = float(np.mean(f))
+    return out
+
+
+def share_run(setting: str, forget_bias: float, seed: int, *, T=None, hidden=None,
+              steps=None, eval_size: int = SHARE_EVAL_SIZE) -> dict:
+    """One LSTM of a :data:`SHARE_SETTINGS` setting, measured before and after training.
+
+    The evaluation batch is ``adding_problem(T, eval_size, rng=seed + 99)``
+    (as in :func:`gap_study`); the measurement is :func:`measure_by_gap`.
+    "chapter" trains exactly as :func:`gap_study` trains its LSTM of that
+    forget bias (so seed 0 gives the chapter's numbers); "lab" calls
+    ``lab.experiments.run_adding`` with the lab's defaults (float32, as the
+    lab trains). T, hidden, steps override the setting (for a quick test).
+
+    Returns a dict: setting, forget_bias, seed, T, hidden, steps, eval_mse
+    (after training, on the evaluation batch) and, for "init" and "trained",
+    the per-gap lists of :data:`SHARE_PARTS` and the mean forget gate.
+    """
+    from ..lab.experiments import run_adding
+
+    if setting not in SHARE_SETTINGS:
+        raise ValueError(f"setting: expected one of {tuple(SHARE_SETTINGS)}, got {setting!r}")
+    s = SHARE_SETTINGS[setting]
+    T = check_positive_int(s["T"] if T is None else T, "T")
+    hidden = check_positive_int(s["hidden"] if hidden is None else hidden, "hidden")
+    steps = check_positive_int(s["steps"] if steps is None else steps, "steps")
+    check_in_range(forget_bias, "forget_bias")
+    if T < 2:
+        raise ValueError(f"T: the adding problem needs T >= 2, got {T}")
+    batch = adding_problem(T, eval_size, rng=seed + 99)
+    if setting == "chapter":
+        model = make_model("lstm", 2, hidden, 1, forget_bias=forget_bias, seed=seed,
+                           dtype=torch.float64)
+        init = measure_by_gap(model, batch)
+        rng = np.random.default_rng(seed)
+        train(model, lambda: adding_problem(T, 64, rng), mse_loss, steps, lr=1e-2, clip=1.0)
+    else:
+        init = measure_by_gap(make_model("lstm", 2, hidden, 1, forget_bias=forget_bias, seed=seed),
+                              batch)
+        _, model = run_adding("lstm", seed, return_model=True, T=T, hidden=hidden, steps=steps,
+                              forget_bias=forget_bias, eval_every=steps)
+    trained = measure_by_gap(model, batch)
+    with torch.no_grad():
+        mse = float(mse_loss(model, batch)[0])
+    return {"setting": setting, "forget_bias": float(forget_bias), "seed": int(seed), "T": T,
+            "hidden": hidden, "steps": steps, "eval_mse": mse,
+            "init": _shares_of(init, init["f"]), "trained": _shares_of(trained, trained["f"])}
+
+
+def share_summary(runs, gaps) -> list:
+    """Median, smallest and largest value over seeds, one row per (forget bias, when, part, gap).
+
+    runs: records of :func:`share_run`; gaps: the gaps to report. Returns a list
+    of dicts with keys forget_bias, when, part, gap, median, min, max, seeds.
+    """
+    rows = []
+    for fb in sorted({r["forget_bias"] for r in runs}):
+        mine = [r for r in runs if r["forget_bias"] == fb]
+        for when in ("init", "trained"):
+            for part in SHARE_PARTS:
+                for k in gaps:
+                    v = np.array([r[when][part][k] for r in mine])
+                    rows.append({"forget_bias": fb, "when": when, "part": part, "gap": int(k),
+                                 "median": float(np.median(v)), "min": float(v.min()),
+                                 "max": float(v.max()), "seeds": len(v)})
+        v = np.array([r["eval_mse"] for r in mine])
+        rows.append({"forget_bias": fb, "when": "trained", "part": "eval_mse", "gap": None,
+                     "median": float(np.median(v)), "min": float(v.min()), "max": float(v.max()),
+                     "seeds": len(v)})
+    return rows
+
+
+def share_lookup(results, forget_bias, when, part, gap) -> dict:
+    """The row of a shares results file's summary for (forget_bias, when, part, gap)."""
+    for row in results["summary"]:
+        if (row["forget_bias"], row["when"], row["part"], row["gap"]) == \
+                (float(forget_bias), when, part, gap):
+            return row
+    raise KeyError(f"no summary row for forget_bias={forget_bias}, when={when!r}, "
+                   f"part={part!r}, gap={gap!r}")
+
+
+SHARES_SCHEMA = "lstm_lib.chapters.gradients.shares/1"
+
+
+def main(argv=None) -> int:
+    """``python -m lstm_lib.chapters.gradients``: the two-track shares over seeds, to a results file.
+
+    ::
+
+        python -m lstm_lib.chapters.gradients --setting chapter --seeds 5 --out results/shares_T20.json
+        python -m lstm_lib.chapters.gradients --setting lab --seeds 5 --out results/shares_T100.json
+
+    The file records the command, versions, date and machine
+    (``lab.results.environment``), every run (:func:`share_run`) and the
+    summary (:func:`share_summary`: median and range over seeds).
+    """
+    import sys
+    import time
+    from pathlib import Path
+
+    from ..lab import results as R
+    from ..lab.train import set_deterministic
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    prog = "python -m lstm_lib.chapters.gradients"
+    parser = R.Parser(prog=prog, description="Chapter 5's two-track shares over seeds: "
+                      "train LSTMs, split their gradients by path, write a JSON results file.")
+    parser.add_argument("--setting", choices=tuple(SHARE_SETTINGS), required=True,
+                        help="chapter: T = 20 as in Chapter 5; lab: the lab's adding problem")
+    parser.add_argument("--out", required=True, type=Path, help="results file to write (JSON)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing results file")
+    parser.add_argument("--quiet", action="store_true", help="print nothing")
+    parser.add_argument("--seeds", type=R.positive_int, default=5, help="number of seeds: 0..N-1")
+    parser.add_argument("--T", type=R.positive_int, default=None, help="override the setting's T")
+    parser.add_argument("--hidden", type=R.positive_int, default=None, help="override n")
+    parser.add_argument("--steps", type=R.positive_int, default=None, help="override the steps")
+    args = parser.parse_args(argv)
+    if args.T is not None and args.T < 2:
+        parser.error(f"--T: the adding problem needs T >= 2, got {args.T}")
+    R.check_out(parser, args.out, args.force)
+    set_deterministic(1)
+    s = SHARE_SETTINGS[args.setting]
+    T = s["T"] if args.T is None else args.T
+    gaps = sorted({min(k, T) for k in s["gaps"]})
+    start, cpu_start = time.perf_counter(), time.process_time()
+    runs = []
+    for fb in s["forget_biases"]:
+        for seed in range(args.seeds):
+            runs.append(share_run(args.setting, fb, seed, T=args.T, hidden=args.hidden,
+                                  steps=args.steps))
+            if not args.quiet:
+                print(f"{args.setting} forget bias {fb:g} seed {seed}: "
+                      f"eval MSE {runs[-1]['eval_mse']:.4f}", flush=True)
+    env = R.environment("lstm_lib.chapters.gradients", argv)
+    env["machine"].update(torch_threads=torch.get_num_threads(), cpu=R.cpu_model(),
+                          load_average_at_end=R.load_average())
+    result = {"schema": SHARES_SCHEMA, "setting": args.setting, **env,
+              "seconds": round(time.perf_counter() - start, 1),
+              "cpu_seconds": round(time.process_time() - cpu_start, 1),
+              "config": {"T": T, "hidden": runs[0]["hidden"], "steps": runs[0]["steps"],
+                         "forget_biases": list(s["forget_biases"]),
+                         "seeds": list(range(args.seeds)), "gaps": gaps,
+                         "eval_size": SHARE_EVAL_SIZE,
+                         "share": "<part, dL/dc_t> / <dL/dc_t, dL/dc_t>, summed over the "
+                                  "evaluation batch (TwoTrack.summary)"},
+              "summary": share_summary(runs, gaps), "runs": runs}
+    R.write_json(args.out, result)
+    if not args.quiet:
+        print(f"wrote {args.out} ({result['seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys as _sys
+    _sys.exit(main())

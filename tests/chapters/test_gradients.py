@@ -47,13 +47,16 @@ def _grad(t):
     return np.zeros(tuple(t.shape)) if t.grad is None else t.grad.numpy()
 
 
-def autograd_lstm(params, x, dh_T=None, dc_T=None, cut_carry=False):
+def autograd_lstm(params, x, dh_T=None, dc_T=None, cut_carry=False, cut_hidden=False):
     """Total dL/dc_t and dL/dh_t for every state, in gap order, by autograd.
 
     L = <dh_T, h_T> + <dc_T, c_T>. The step is written from the equations, so
     h_t = o_t * tanh(c_t) is a function of the tensor c_t and c_t.grad is the
     total gradient (through c_{t+1} and through h_t). With ``cut_carry`` the
-    carry edge c_{t-1} -> c_t passes no gradient (c_{t-1} is detached there).
+    carry edge c_{t-1} -> c_t passes no gradient (c_{t-1} is detached there);
+    with ``cut_hidden`` no gate reads a gradient-carrying h_{t-1} (it is
+    detached where the next step reads it), so only the carry edges and the
+    last read-out h_T = o_T tanh(c_T) pass gradient.
     """
     P = {k: tt(v) for k, v in params.items()}
     T, B, _ = x.shape
@@ -62,8 +65,10 @@ def autograd_lstm(params, x, dh_T=None, dc_T=None, cut_carry=False):
     c0 = torch.zeros(B, n, dtype=torch.float64, requires_grad=True)
     h, c, hs, cs = h0, c0, [], []
     for t in range(T):
+        h_in = h.detach() if cut_hidden else h
+
         def pre(g):
-            return tt(x[t]) @ P[f"W_x{g}"].T + h @ P[f"W_h{g}"].T + P[f"b_{g}"]
+            return tt(x[t]) @ P[f"W_x{g}"].T + h_in @ P[f"W_h{g}"].T + P[f"b_{g}"]
         f, i, o = torch.sigmoid(pre("f")), torch.sigmoid(pre("i")), torch.sigmoid(pre("o"))
         c = f * (c.detach() if cut_carry else c) + i * torch.tanh(pre("c"))
         c.retain_grad()
@@ -481,3 +486,99 @@ def test_forget_slider_view_right_panel_draws_the_two_tracks():
     assert_close(carry.y, np.maximum(s["carry_norm"], 1e-6))
     assert_close(rest.x, np.arange(1, G.SLIDER_T + 1))
     assert_close(rest.y, np.maximum(s["rest_norm"][1:], 1e-6))
+
+
+# ---------------------------------------------------------------------------
+# the cliff gradient split by path
+# ---------------------------------------------------------------------------
+
+def cliff_case(T, amplitude):
+    params = G.cliff_lstm_params()
+    x = np.zeros((T, 1, 1))
+    x[0, 0, 0] = amplitude
+    trace = lstm_forward(params, x)
+    dh_T = 2.0 * (trace.h[-1] - 0.9 * np.sign(amplitude))
+    return params, x, dh_T
+
+
+@pytest.mark.parametrize("T,amplitude", [(30, 1e-6), (12, -0.3)])
+def test_cliff_split_parts_match_autograd(T, amplitude):
+    params, x, dh_T = cliff_case(T, amplitude)
+    got = G.cliff_split(params, amplitude=amplitude, T=T)
+    total, _ = autograd_lstm(params, x, dh_T=dh_T)
+    hidden, _ = autograd_lstm(params, x, dh_T=dh_T, cut_carry=True)
+    carry, _ = autograd_lstm(params, x, dh_T=dh_T, cut_hidden=True)
+    total, carry, hidden = (a[:T, 0, 0] / total[0, 0, 0] for a in (total, carry, hidden))
+    assert_close(got["total"], total, what="total")
+    assert_close(got["carry"], carry, what="carry only")
+    assert_close(got["hidden"][1:], hidden[1:], what="hidden only")
+    assert np.allclose(got["hidden"][1:], hidden[1:], rtol=1e-9, atol=0)     # tiny, so relative
+    assert_close(got["mixed"][2:], (total - carry - hidden)[2:], what="mixed")
+    assert got["split"].dc.shape == (T + 1, 1, 1)
+
+
+def test_cliff_split_near_zero_is_the_binomial_sum_of_two_gains():
+    got = G.cliff_split()
+    assert got["lambda"] == pytest.approx(got["f"] + got["g"])
+    assert got["f"] < 1 and got["g"] < 1 < got["lambda"]          # neither track grows alone
+    for part in ("total", "carry", "hidden", "mixed"):
+        assert_close(got[part][1:], got[f"predicted_{part}"][1:],
+                     tol=1e-5, what=part)
+    assert np.allclose(got["hidden"][1:], got["predicted_hidden"][1:], rtol=1e-4, atol=0)
+    assert got["mixed"][29] > 1e4 * got["carry"][29] and got["hidden"][29] < 1e-12
+
+
+def test_cliff_split_rejects_bad_input():
+    with pytest.raises(ValueError, match="one-unit"):
+        G.cliff_split(init_lstm_params(2, 3, seed=0))
+    with pytest.raises(ValueError, match="nonzero"):
+        G.cliff_split(amplitude=0.0)
+
+
+# ---------------------------------------------------------------------------
+# the shares over seeds, and their command line
+# ---------------------------------------------------------------------------
+
+def test_share_run_chapter_setting_reproduces_gap_study():
+    study = G.gap_study(T=6, hidden_size=4, steps=3, eval_size=G.SHARE_EVAL_SIZE, seed=2)
+    run = G.share_run("chapter", 1.0, 2, T=6, hidden=4, steps=3)
+    for when in ("init", "trained"):
+        for part in G.SHARE_PARTS:
+            assert_close(np.array(run[when][part]), study["lstm_b1"][when][part], what=part)
+    assert run["eval_mse"] == pytest.approx(study["lstm_b1"]["eval_mse"], rel=1e-12)
+    with pytest.raises(ValueError, match="setting"):
+        G.share_run("nowhere", 1.0, 0)
+
+
+def test_share_summary_medians_and_ranges():
+    runs = [{"forget_bias": 1.0, "eval_mse": m,
+             "init": {p: [v, 2 * v] for p in G.SHARE_PARTS},
+             "trained": {p: [v, 3 * v] for p in G.SHARE_PARTS}} for v, m in ((0.1, 1), (0.5, 2), (0.3, 3))]
+    rows = G.share_summary(runs, [1])
+    row = next(r for r in rows if (r["when"], r["part"]) == ("trained", "share"))
+    assert [row[k] for k in ("median", "min", "max", "seeds")] == pytest.approx([0.9, 0.3, 1.5, 3])
+    res = {"summary": rows}
+    assert G.share_lookup(res, 1, "init", "cosine", 1)["max"] == 1.0
+    with pytest.raises(KeyError):
+        G.share_lookup(res, 0.0, "init", "share", 1)
+
+
+@pytest.mark.parametrize("setting", ["chapter", "lab"])
+def test_shares_command_writes_a_results_file(tmp_path, setting, capsys):
+    import json
+
+    out = tmp_path / "shares.json"
+    argv = ["--setting", setting, "--seeds", "2", "--T", "5", "--hidden", "3", "--steps", "2",
+            "--out", str(out), "--quiet"]
+    assert G.main(argv) == 0
+    d = json.loads(out.read_text())
+    assert d["command"] == "python -m lstm_lib.chapters.gradients " + " ".join(argv)
+    assert {"versions", "date", "machine", "summary", "runs", "config"} <= set(d)
+    assert len(d["runs"]) == 2 * len(G.SHARE_SETTINGS[setting]["forget_biases"])
+    run = d["runs"][0]
+    total = np.add(np.add(run["trained"]["share"], run["trained"]["hidden_share"]),
+                   run["trained"]["mixed_share"])
+    assert_close(total, np.ones(6), tol=1e-9, what="shares add up to 1")
+    assert d["config"]["gaps"] == [1, 5] and capsys.readouterr().out == ""
+    with pytest.raises(SystemExit):                      # never overwrites without --force
+        G.main(argv)

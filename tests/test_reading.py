@@ -50,10 +50,7 @@ STACK_BELOW_PX = 600
 #: contrast of the explorers' own text (WCAG AA for normal text)
 MIN_CONTRAST = 4.5
 #: figures that cannot be measured yet, with the reason (a name is a figure id or its prefix)
-NOT_YET_MEASURABLE = {
-    "fig-ch3-cell-": "the cell diagram's PNG views (lstm_lib.viz.diagram), being replaced "
-                     "by a clickable SVG on another branch",
-}
+NOT_YET_MEASURABLE: dict[str, str] = {}
 #: displayed equations that may be wider than their box at one width, with the reason
 #: ("*": every equation of the page). An entry that no longer overflows fails the
 #: test, so it is removed as soon as it is not needed.

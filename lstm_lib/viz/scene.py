@@ -359,7 +359,9 @@ def to_svg(scene: Scene, *, scale: float = 1.0, title: str = "", css_class: str 
     groups: clickable parts (see :class:`Group`), each the items of
       ``scene.groups[name]``, drawn after every other item, as
       ``<g role="button" tabindex="0">`` with a transparent hit area and a
-      focus ring (both styled by the page's stylesheet).
+      focus ring (both styled by the page's stylesheet); the group's texts
+      are drawn over it, outside the button, ``aria-hidden`` and letting
+      clicks through.
     responsive: width 100% of the container, up to the natural size.
     """
     if role == "img" and not title.strip():
@@ -399,10 +401,19 @@ def to_svg(scene: Scene, *, scale: float = 1.0, title: str = "", css_class: str 
             raise ValueError(f"Group {g.name!r}: hit must be ('rect', x, y, w, h) or "
                              f"('circle', cx, cy, r), got {g.hit!r}")
         out.append(f'<g {_attrs(class_="pt", role="button", tabindex=0, aria_pressed="false", aria_label=g.label, data_part=g.name)}>')
-        out.extend(_svg_item(it, it.key in on, scene.min_font) for it in members)
+        out.extend(_svg_item(it, it.key in on, scene.min_font) for it in members if not isinstance(it, Text))
         out.append(f'<{tag} class="hit" {hit} fill="#000" fill-opacity="0"/>')
         out.append(f'<{tag} class="ring" {ring} fill="none" stroke="none"/>')
         out.append("</g>")
+        # The part's words and symbols are drawn over its button but outside it, hidden
+        # from assistive technology and letting clicks through to the button: its name is
+        # its label, and a name that leaves out text shown inside the button fails
+        # WCAG 2.5.3 (axe-core: label-content-name-mismatch).
+        texts = [it for it in members if isinstance(it, Text)]
+        if texts:
+            out.append('<g aria-hidden="true" pointer-events="none">')
+            out.extend(_svg_item(it, it.key in on, scene.min_font) for it in texts)
+            out.append("</g>")
     out.append("</svg>")
     return "".join(out)
 

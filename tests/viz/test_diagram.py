@@ -79,12 +79,20 @@ def test_every_part_is_a_focusable_button(cell):
     assert svg.get("role") == "group" and svg.get("aria-label") == "One LSTM cell; each part is a button."
     buttons = [e for e in svg.iter() if e.get("role") == "button"]
     assert [b.get("data-part") for b in buttons] == list(D.PART_KEYS)      # the tab order
+    children = list(svg)
     for b, p in zip(buttons, D.PARTS):
         assert b.get("tabindex") == "0", p.key
         assert b.get("aria-label") == p.name and p.name.strip()
         assert b.get("aria-pressed") == "false"
         assert [e.get("class") for e in b if e.get("class") in ("hit", "ring")] == ["hit", "ring"]
+        # the part's texts follow its button, aria-hidden (its name is its label, WCAG 2.5.3)
         drawn = {e.get("data-k") for e in b.iter() if e.get("data-k")}
+        nxt = children[children.index(b) + 1] if children.index(b) + 1 < len(children) else None
+        if nxt is not None and nxt.get("aria-hidden") == "true":
+            drawn |= {e.get("data-k") for e in nxt.iter() if e.get("data-k")}
+        words = [e.get("data-k") for e in b.iter() if e.tag.endswith("text")
+                 and not e.get("data-k", "").endswith(":symbol")]     # a node's × or + may stay
+        assert words == [], p.key
         assert set(p.items) <= drawn, (p.key, set(p.items) - drawn)
 
 

@@ -105,8 +105,15 @@ def test_svg_groups_are_buttons_with_hit_area_and_ring():
     assert root.get("width") == "100%" and "max-width:200px" in root.get("style")
     (g,) = [e for e in root.iter() if e.get("role") == "button"]
     assert g.get("tabindex") == "0" and g.get("aria-label") == "The box" and g.get("data-part") == "g"
-    assert {e.get("data-k") for e in g.iter() if e.get("data-k")} == {"b", "t"}
+    assert {e.get("data-k") for e in g.iter() if e.get("data-k")} == {"b"}
     assert [e.get("class") for e in g if e.get("class") in ("hit", "ring")] == ["hit", "ring"]
+    # the group's text follows the button, outside it, hidden from assistive technology and
+    # letting clicks through: a button's name must contain any text shown inside it (WCAG 2.5.3)
+    assert not [e for e in g.iter() if e.tag.endswith("text")]
+    children = list(root)
+    after = children[children.index(g) + 1]
+    assert after.get("aria-hidden") == "true" and after.get("pointer-events") == "none"
+    assert [e.get("data-k") for e in after] == ["t"]
     with pytest.raises(ValueError, match="not one of the scene's groups"):
         S.to_svg(sc, title="t", groups=[Group("nope", "x", ("rect", 0, 0, 1, 1))])
     with pytest.raises(ValueError, match="hit must be"):

@@ -149,8 +149,9 @@ def test_load_results_reads_the_committed_files():
     for path in paths:
         for given in (path, str(path)):                       # a Path or a string
             data = R.load_results(given)
-            assert data["schema"].startswith(("lstm_lib.lab/", "lstm_lib.bench/", "lstm_lib.cellbench/",
-                                              "lstm_lib.bench.attention/", "lstm_lib.chapters."))
+            assert data["schema"].startswith(("lstm_lib.lab/", "lstm_lib.bench/",
+                                              "lstm_lib.cellbench/", "lstm_lib.bench.attention/",
+                                              "lstm_lib.chapters."))
             assert data["command"].startswith("python -m lstm_lib.")
 
 

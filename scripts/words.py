@@ -114,6 +114,7 @@ ALLOWED_NUMBERS = [
      "quoted from the source article's reported experiment (cite it where it stands)"),
     (r"74,000|209,000", None,
      "quoted from Hochreiter and Schmidhuber (1997), Experiment 4 (cite it where it stands)"),
+    (r"32,768", r"is $", "at::internal::GRAIN_SIZE, quoted from PyTorch's source (linked where it stands)"),
 ]
 _NUMBER = re.compile(r"(?<![\w.])[-\u2212]?\d(?:[\d,.]*\d)?%?")
 

@@ -55,10 +55,6 @@ NOT_YET_MEASURABLE: dict[str, str] = {}
 #: ("*": every equation of the page). An entry that no longer overflows fails the
 #: test, so it is removed as soon as it is not needed.
 WIDE_EQUATIONS = {
-    ("book/04-putting-it-together.html", "(4.1)", 390):
-        "one LSTM step in six aligned lines; the tanh line is a few px wider than a "
-        "390 px phone gives a numbered equation, and splitting it would break the "
-        "parallel form of the four gates that the chapter teaches",
     ("book/notation.html", "*", 390):
         "a Markdown page, the site half of issue 15 (its equations and numbering)",
 }

@@ -12,15 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from words import MAIN_PATH_BUDGET, _split, _words, count, numbered_chapters  # noqa: E402
 
-# Chapters still being shortened (issue "Teach it the way a learner meets it"): each
-# fails its budget today; strict, so the marker must go once the chapter fits.
-OVER_BUDGET_FOR_NOW = {"04-putting-it-together"}
-
-
 @pytest.mark.parametrize("notebook", numbered_chapters(), ids=lambda p: p.stem)
-def test_main_path_within_budget(notebook, request):
-    if notebook.stem in OVER_BUDGET_FOR_NOW:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="being shortened"))
+def test_main_path_within_budget(notebook):
     c = count(notebook)
     print(f"{notebook.stem}: main path {c['main']:,} words, total {c['total']:,}")
     assert c["main"] <= MAIN_PATH_BUDGET, (

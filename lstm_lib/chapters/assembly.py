@@ -429,3 +429,65 @@ def per_step_factor(values, k0, k1) -> float:
     if not (a > 0 and b > 0 and np.isfinite(a) and np.isfinite(b)):
         raise ValueError(f"values: expected positive finite values at k0 and k1, got {a}, {b}")
     return float((b / a) ** (1.0 / (k1 - k0)))
+
+
+
+def carry_line_gradients(module, x, readout) -> np.ndarray:
+    """The gradient that reaches each cell state along the carry line alone.
+
+    module, x, readout as in :func:`state_gradients` (L = sum_b readout . h_T^{(b)}).
+    The carry line keeps the gradient on the cell state, never leaving it for
+    h: at gap k it is (f_{T-k+1} ⊙ ... ⊙ f_T) ⊙ dL/dc_T, where
+    dL/dc_T = w ⊙ o_T ⊙ (1 - tanh² c_T) is what the loss hands c_T through
+    h_T. Computed from the numpy reference's forward pass, in float64.
+    Returns (T + 1, B, n), row k for gap k (row 0 is 0: the loss reads h_T
+    only). With a zero recurrent matrix it equals :func:`state_gradients`'s "dc".
+    """
+    from ..reference import lstm_forward
+    from ..weights import lstm_params_from_torch
+    if not isinstance(module, LSTM) or module.num_layers != 1 or module.bidirectional:
+        raise ValueError("module: expected a one-layer, one-direction lstm_lib.modules.LSTM")
+    if not isinstance(x, torch.Tensor) or not isinstance(readout, torch.Tensor):
+        raise TypeError("x and readout: expected torch tensors")
+    n, d = module.hidden_size, module.input_size
+    check_array(x, "x", (None, None, d), ("T", "B", "d"))
+    check_array(readout, "readout", (n,), ("n",))
+    w = readout.detach().to(torch.float64).numpy()
+    trace = lstm_forward(lstm_params_from_torch(module), x.detach().to(torch.float64).numpy())
+    T, B = x.shape[0], x.shape[1]
+    g_c = w * trace.o[-1] * (1.0 - np.tanh(trace.c[-1]) ** 2)      # dL/dc_T, (B, n)
+    rows = [np.zeros((B, n))]
+    for k in range(1, T + 1):
+        g_c = g_c * trace.f[T - k]                                    # one more step back
+        rows.append(g_c)
+    return np.stack(rows)
+
+
+def carry_line_at_init(scheme, seeds=GRADIENT_INIT_SEEDS, T=GRADIENT_INIT_T,
+                       batch_size=GRADIENT_INIT_BATCH, input_size=GRADIENT_INIT_INPUT_SIZE,
+                       hidden_size=GRADIENT_INIT_HIDDEN_SIZE) -> dict:
+    """The carry line alone (:func:`carry_line_gradients`), on the LSTMs and data of
+    :func:`gradient_at_init`.
+
+    Returns {"gap": 0..T, "carry": (T + 1,) median over seeds and examples
+    of its norm, "mean_f": the mean forget gate over every step, example,
+    unit and seed}.
+    """
+    from ..reference import lstm_forward
+    from ..weights import lstm_params_from_torch
+    T = check_positive_int(T, "T")
+    B = check_positive_int(batch_size, "batch_size")
+    d = check_positive_int(input_size, "input_size")
+    n = check_positive_int(hidden_size, "hidden_size")
+    norms, f_sum, f_count = [], 0.0, 0
+    for seed in seeds:
+        g = torch.Generator().manual_seed(20_000 + seed)          # the data of gradient_at_init
+        x = torch.randn(T, B, d, generator=g, dtype=torch.float64)
+        w = torch.randn(n, generator=g, dtype=torch.float64)
+        module = init_lstm(scheme, d, n, seed)
+        norms.append(np.linalg.norm(carry_line_gradients(module, x, w / w.norm()), axis=-1))
+        f = lstm_forward(lstm_params_from_torch(module), x.numpy()).f
+        f_sum += float(f.sum())
+        f_count += f.size
+    return {"gap": np.arange(T + 1), "carry": np.median(np.stack(norms), axis=(0, 2)),
+            "mean_f": f_sum / f_count}

@@ -248,3 +248,44 @@ def test_per_step_factor():
         A.per_step_factor(curve, 0, 31)
     with pytest.raises(ValueError, match="positive"):
         A.per_step_factor(np.zeros(5), 1, 3)
+
+
+def test_carry_line_is_the_whole_gradient_without_a_recurrent_matrix():
+    # With W_h = 0 the state reaches the loss only along the cell state:
+    # the carry line is then all of dL/dc, as autograd reports it.
+    module = A.init_lstm("forget_bias", 3, 5, seed=2)
+    with torch.no_grad():
+        module.weight_hh_l0.zero_()
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(9, 4, 3, generator=g, dtype=torch.float64)
+    w = torch.randn(5, generator=g, dtype=torch.float64)
+    carry = A.carry_line_gradients(module, x, w)
+    assert carry.shape == (10, 4, 5) and not carry[0].any()
+    dc = A.state_gradients(module, x, w)["dc"]
+    np.testing.assert_allclose(carry, dc, rtol=1e-12, atol=1e-15)
+
+
+def test_carry_line_with_a_recurrent_matrix_differs_and_at_init_summary():
+    module = A.init_lstm("pytorch", 3, 5, seed=0)
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(9, 4, 3, generator=g, dtype=torch.float64)
+    w = torch.randn(5, generator=g, dtype=torch.float64)
+    carry = A.carry_line_gradients(module, x, w)
+    dc = A.state_gradients(module, x, w)["dc"]
+    assert np.abs(carry[2:] - dc[2:]).max() > 1e-6           # the path through h adds
+    out = A.carry_line_at_init("forget_bias", seeds=(0, 1), T=12, batch_size=3,
+                               input_size=3, hidden_size=6)
+    assert out["carry"].shape == (13,) and out["carry"][0] == 0
+    assert np.all(np.diff(out["carry"][1:]) < 0)             # a product of gates below 1
+    assert 0.5 < out["mean_f"] < 1
+
+
+def test_carry_line_errors():
+    module = A.init_lstm("pytorch", 3, 5)
+    x = torch.zeros(4, 2, 3, dtype=torch.float64)
+    with pytest.raises(ValueError, match="one-layer"):
+        A.carry_line_gradients(LSTM(3, 5, num_layers=2), x, torch.zeros(5))
+    with pytest.raises(TypeError, match="torch tensors"):
+        A.carry_line_gradients(module, x.numpy(), torch.zeros(5))
+    with pytest.raises(ValueError, match="readout"):
+        A.carry_line_gradients(module, x, torch.zeros(4, dtype=torch.float64))

@@ -350,3 +350,46 @@ def test_report_bytes(worked):
     print(f"\nclickable cell: {report['html']} bytes of HTML ({zipped} gzipped): SVG {report['svg']}, "
           f"CSS {report['css']}, JS {report['js']}, the rest the list of {len(D.PARTS)} parts")
     assert report["html"] < 40_000 and zipped < 8_000
+
+
+# --- the same on the built website: Chapter 3's page, as a reader gets it ---------------
+
+@pytest.fixture(scope="module")
+def built_site(served):
+    from test_site import ensure_site
+
+    ensure_site()
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    server = _Server(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("theme", THEMES)
+def test_every_part_on_the_built_chapter_3_page(browser, built_site, worked, width, theme, tmp_path):
+    """Chapter 3's clickable cell on the built site: every part clicked, then focused and
+    activated with Enter or Space; each shows its equation and the worked step's numbers
+    (the same step as ``worked``: Chapter 3 draws ``gates.worked_example()``)."""
+    page, errors, offsite = open_page(browser, built_site, "book/03-gates.html", width)
+    try:
+        if theme == "dark":
+            page.evaluate("document.documentElement.dataset.theme = 'dark'")
+        cell = page.locator(".lstmc").first
+        assert cell.get_attribute("data-ready") == "1"
+        handle = cell.element_handle()
+        typeset = page.evaluate("!!document.querySelector('.lstmc-readout mjx-container')")
+        for key in D.PART_KEYS:
+            click_part(page, handle, key)
+            check_selected(page.evaluate(STATE, handle), worked, key, typeset, f"site, click {key}")
+        for k, key in enumerate(D.PART_KEYS):
+            page.locator(f".lstmc [data-part='{key}']").first.focus()
+            page.keyboard.press("Enter" if k % 2 == 0 else " ")
+            state = page.evaluate(STATE, handle)
+            assert state["focused"] == key, (key, state["focused"])
+            check_selected(state, worked, key, typeset, f"site, key {key}")
+        shot(page, tmp_path, f"site-cell-{width}-{theme}")
+        assert errors == [] and offsite == []
+    finally:
+        page.context.close()

@@ -12,15 +12,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from words import ALLOWED_NUMBERS, typed_in_notebook, typed_numbers  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-# Notebooks whose prose still types numbers (issue "Prose that says what the code computes");
-# strict, so each marker must go once its notebook is clean.
-NOT_YET_CLEAN = {"07-char-lstm"}
 
 
 @pytest.mark.parametrize("notebook", sorted((ROOT / "book").glob("*.ipynb")), ids=lambda p: p.stem)
-def test_no_number_typed_into_prose(notebook, request):
-    if notebook.stem in NOT_YET_CLEAN:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="prose being corrected"))
+def test_no_number_typed_into_prose(notebook):
     found = typed_in_notebook(notebook)
     assert found == [], f"{notebook.stem}: {len(found)} number(s) typed into prose: {found[:8]}"
 

@@ -183,7 +183,7 @@ def cell_report(acts, acts_untrained, props, select, evaluate, seed=0) -> dict:
     return report
 
 
-def forget_along_strings(f, string_start, positions, cell, age=40) -> dict:
+def forget_along_strings(f, string_start, positions, cell, age=40, high=0.9) -> dict:
     """What forget gates do inside strings opened at least ``age`` characters earlier.
 
     f (L, S, n): forget gates; string_start (L, S): the step of the opening quote in
@@ -193,7 +193,7 @@ def forget_along_strings(f, string_start, positions, cell, age=40) -> dict:
     t - start >= age, the *kept fraction* is prod_{s=t-age+1}^{t} f_s: what the carry
     line keeps of the cell state over the last ``age`` steps (Chapter 2). Returns,
     for ``cell`` and, as a reference, the median over every other cell: the median
-    forget gate, its fraction above 0.9, and the median kept fraction there; and
+    forget gate, its fraction above ``high``, and the median kept fraction there; and
     the same cell's median forget gate outside strings.
     """
     f = np.asarray(f, dtype=np.float64)
@@ -211,7 +211,7 @@ def forget_along_strings(f, string_start, positions, cell, age=40) -> dict:
     return {
         "positions": int(long_.sum()), "age": age, "cell": cell,
         "f_median": float(np.median(gates[:, cell])),
-        "f_right_saturated": float(np.mean(gates[:, cell] > 0.9)),
+        "f_right_saturated": float(np.mean(gates[:, cell] > high)),
         "kept_median": float(np.median(kept[:, cell])),
         "f_median_outside": float(np.median(f[outside][:, cell])),
         "others_f_median": float(np.median(np.median(gates[:, others], axis=0))),

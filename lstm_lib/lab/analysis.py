@@ -96,7 +96,7 @@ def hold_statistics(trace, positions, values, write_threshold=0.5, hold_threshol
 
 
 def gate_saturation(trace, mask=None, low=0.1, high=0.9) -> dict:
-    """How often each unit's gates are saturated, as Karpathy, Johnson and Fei-Fei (2015) counted.
+    """How often each unit's gates are saturated, after the idea of Karpathy, Johnson and Fei-Fei (2015).
 
     A gate is *left-saturated* at a step where its value is below ``low`` (nearly
     shut) and *right-saturated* where it is above ``high`` (nearly open).

@@ -45,7 +45,8 @@ from lstm_lib.chapters import gates
 from lstm_lib.viz import diagram as D
 from lstm_lib.viz import scene as S
 from lstm_lib.viz import unrolled as U
-from test_site import ARGS, CHROMIUM, REQUIRED, SITE, _QuietHandler, _Server
+from test_site import CHROMIUM, REQUIRED, SITE, _QuietHandler, _Server
+from test_site import browser, site  # noqa: F401  (fixtures: one Chromium per process)
 
 WIDTHS = (1280, 390)
 THEMES = ("light", "dark")
@@ -111,16 +112,6 @@ def served(tmp_path_factory, worked):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}", root
     server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser(served):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def shot(page, root: Path, name: str):
@@ -354,25 +345,13 @@ def test_report_bytes(worked):
 
 # --- the same on the built website: Chapter 3's page, as a reader gets it ---------------
 
-@pytest.fixture(scope="module")
-def built_site(served):
-    from test_site import ensure_site
-
-    ensure_site()
-    handler = functools.partial(_QuietHandler, directory=str(SITE))
-    server = _Server(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("theme", THEMES)
-def test_every_part_on_the_built_chapter_3_page(browser, built_site, worked, width, theme, tmp_path):
+def test_every_part_on_the_built_chapter_3_page(browser, site, worked, width, theme, tmp_path):
     """Chapter 3's clickable cell on the built site: every part clicked, then focused and
     activated with Enter or Space; each shows its equation and the worked step's numbers
     (the same step as ``worked``: Chapter 3 draws ``gates.worked_example()``)."""
-    page, errors, offsite = open_page(browser, built_site, "book/03-gates.html", width)
+    page, errors, offsite = open_page(browser, site, "book/03-gates.html", width)
     try:
         if theme == "dark":
             page.evaluate("document.documentElement.dataset.theme = 'dark'")

@@ -32,7 +32,8 @@ from pathlib import Path
 import pytest
 
 from lstm_lib.viz import prose
-from test_site import ARGS, CHROMIUM, REQUIRED, SITE, ensure_site
+from test_site import CHROMIUM, REQUIRED, SITE, ensure_site
+from test_site import browser, site  # noqa: F401  (fixtures: one Chromium per process)
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "book").glob("*.ipynb"))
@@ -107,16 +108,6 @@ def lab(tmp_path_factory):
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
-
-
-@pytest.fixture(scope="module")
-def browser(lab):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _quoted_values(notebook: str) -> list[str]:

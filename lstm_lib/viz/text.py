@@ -84,7 +84,8 @@ class ColouredText:
                          for c in COLOURS)
         return (f'<figure style="margin:0.5em 0 1em;padding:0.6em 0.8em;background-color:#ffffff;'
                 f'color:{TEXT_COLOUR};border:1px solid #cccccc;border-radius:4px">'
-                f'<figcaption style="font-size:14px;margin-bottom:0.4em">'
+                f'<figcaption style="font-size:14px;margin-bottom:0.4em;'
+                f'color:{TEXT_COLOUR}">'   # not the theme's: dark mode's is for a dark page
                 f'<strong>{html.escape(self.title)}</strong> {html.escape(self.caption)}'
                 f'<span style="display:block;font-size:13px;margin-top:0.2em">'
                 f'{html.escape(self.legend[0])} {legend} {html.escape(self.legend[1])}</span>'

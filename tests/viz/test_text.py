@@ -41,6 +41,8 @@ def test_html_merges_runs_escapes_and_states_its_colours():
     assert "<script" not in html and "<style" not in html and "class=" not in html
     assert "Cell 3." in html and "Orange: inside." in html and ">off " in html and " on</span>" in html
     assert f"color:{T.TEXT_COLOUR}" in html and "background-color:#ffffff" in html
+    # the caption sets its own colour too: a theme's dark-mode caption colour is unreadable on white
+    assert f'<figcaption style="font-size:14px;margin-bottom:0.4em;color:{T.TEXT_COLOUR}">' in html
     assert repr(shown) == "Cell 3. Orange: inside.\na<b\n&c"
 
 

@@ -10,9 +10,7 @@ file) runs the two halves of the browser checks side by side. For every page:
   wider than its column (it would scroll sideways), and at 390 px no sideways
   scrolling of the page itself.
 
-The equations named in EQUATIONS_TOO_WIDE are known to be too wide for a phone
-until the chapters split them (the reading half of issue 15); every other
-equation, and every equation number, must fit now.
+Every equation, and every equation number, must fit; there is no exemption list.
 """
 from __future__ import annotations
 
@@ -22,21 +20,8 @@ from test_site import COLOUR_RULES, _open, _pages, axe_serious, browser, site  #
 
 WIDTHS = (1280, 390)
 
-# Displayed equations too wide for the column: (page, width) -> why they may still fail.
-# Listed only where the chapter's equation itself has to be split (notebooks, not CSS).
-_SPLIT = "too wide for a phone until the chapter splits it (issue 15, reading half)"
-EQUATIONS_TOO_WIDE: dict[tuple[str, int], str] = {
-    ("book/01-vanilla-rnn-limits.html", 390): f"(1.3), (1.4) and one unnumbered: {_SPLIT}",
-    ("book/02-cell-state.html", 390): f"one unnumbered equation: {_SPLIT}",
-    ("book/03-gates.html", 390): f"(3.1): {_SPLIT}",
-    ("book/04-putting-it-together.html", 390): f"(4.1)-(4.4), (4.6): {_SPLIT}",
-    ("book/05-lstm-gradients.html", 390): f"(5.3) and two unnumbered: {_SPLIT}",
-}
 
 
-# The explorers' note (lstm_lib/viz, the reading half of issue 15) is grey on the dark
-# page; only that finding may remain until its colours change there.
-EXPLORER_NOTE = "the explorers' note's colours are the reading half's of issue 15"
 
 
 @pytest.mark.parametrize("name", _pages())
@@ -48,12 +33,7 @@ def test_page_dark(browser, site, name):
         assert log.errors == [], f"console errors on {name} (dark): {log.errors}"
         # the light pass (tests/test_site.py) runs every rule; colours are what dark mode changes
         serious = axe_serious(page, rules=COLOUR_RULES)
-        notes = [f for f in serious if f[0] == "color-contrast" and
-                 all(str(t[-1]).endswith(".lstmx-note") for t in f[2])]
-        rest = [f for f in serious if f not in notes]
-        assert rest == [], f"axe findings on {name} (dark): {serious}"
-        if notes:
-            pytest.xfail(f"{name} (dark): {EXPLORER_NOTE}: {notes}")
+        assert serious == [], f"axe findings on {name} (dark): {serious}"
     finally:
         page.context.close()
 
@@ -87,8 +67,6 @@ def test_equations_fit(browser, site, name, width):
             over = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert over <= 1, f"{name} scrolls sideways by {over} px at {width} px"
         wide = [e for e in layout if e["wide"] > 1]
-        if wide and (name, width) in EQUATIONS_TOO_WIDE:
-            pytest.xfail(f"{EQUATIONS_TOO_WIDE[name, width]}: {wide}")
         assert wide == [], f"displayed equations scroll sideways on {name} at {width} px: {wide}"
     finally:
         page.context.close()

@@ -41,7 +41,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from test_site import ROOT, SITE, _pages, browser, site  # noqa: F401  (fixtures)
+from test_site import ROOT, SITE, _pages, browser, site, wait_for_explorers  # noqa: F401  (fixtures)
 
 #: the smallest text, in CSS px at the size it is shown, per viewport width
 MIN_TEXT_PX = {1280: 11.0, 390: 9.0}
@@ -235,8 +235,8 @@ def _page_weight(name: str) -> dict:
     """Bytes of the page's HTML, and of the explorers' data and script inside it."""
     text = (SITE / name).read_text(encoding="utf-8")
     data = sum(len(m.encode()) for m in re.findall(
-        r'<script type="application/json" class="lstmx-data">(.*?)</script>', text, re.S))
-    script = sum(len(m.encode()) for m in re.findall(
+        r'<script type="[^"]*" class="lstmx-data"[^>]*>(.*?)</script>', text, re.S))
+    script = sum(len(m.encode()) for m in re.findall(         # 0 once the script is a shared file
         r'<div class="lstmx"[^>]*>.*?<script>(.*?)</script>', text, re.S))
     return {"html_bytes": len(text.encode()), "explorer_data_bytes": data,
             "explorer_script_bytes": script, "explorers": text.count('data-lstmx="1"')}
@@ -248,6 +248,7 @@ def _open(browser, site, name, width):
     page.wait_for_function("!window.MathJax || (MathJax.startup && MathJax.startup.promise)",
                            timeout=15000)
     page.evaluate("window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+    wait_for_explorers(page)
     page.wait_for_timeout(300)
     return page
 

@@ -416,12 +416,16 @@ _DISPLAY = re.compile(
 
 
 _NEEDLESS = re.compile(r' xmlns="http://www.w3.org/1998/Math/MathML"| unselectable="on"'
-                       r'| data-mjx-texclass="[A-Z]*"')
+                       r'| data-mjx-texclass="[A-Z]*"|(?<=jax="CHTML") style="position: relative;"'
+                       r'|(?<=jax="CHTML" display="true") style="position: relative;"')
+# what the containers' inline style said, once in the stylesheet
+_CONTAINER_CSS = 'mjx-container[jax="CHTML"] {\n  position: relative;\n}'
 
 
 def _lighter(markup: str) -> str:
     """MathJax's output less what no browser reads: the MathML namespace (implied in HTML),
-    Internet Explorer's unselectable and MathJax's own TeX class notes."""
+    Internet Explorer's unselectable and MathJax's own TeX class notes; the containers'
+    ``position: relative`` moves to the stylesheet (``_CONTAINER_CSS``)."""
     return _NEEDLESS.sub("", markup)
 
 
@@ -447,6 +451,7 @@ def typeset_html(pages: dict[str, str]) -> tuple[dict[str, str], str, list[str]]
     unique = list(dict.fromkeys(item for items in found.values() for item in items))
     rendered, css, errors = typeset(unique)
     done = {key: _lighter(markup) for key, markup in zip(unique, rendered)}
+    css = css + "\n\n" + _CONTAINER_CSS
     out = {}
     for name in found:
         text = _INLINE.sub(lambda m: m.group(1) + done[(html.unescape(m.group("tex")), False)]

@@ -2,7 +2,7 @@
 
 ::
 
-    python -m lstm_lib.lab adding   --T 200 --seeds 3 --out results/adding_T200.json
+    python -m lstm_lib.lab adding   --T 200 --seeds 5 --out results/adding_T200.json
     python -m lstm_lib.lab exp4     --T 100 --seeds 5 --out results/exp4_T100.json
     python -m lstm_lib.lab order    --seeds 3 --out results/order.json
     python -m lstm_lib.lab copy     --T 20 --seeds 3 --out results/copy_T20.json

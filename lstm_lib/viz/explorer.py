@@ -181,8 +181,13 @@ class View:
     panels: Sequence[Panel]
     text: str
 
-    def to_dict(self, digits: int = 4) -> dict:
-        """A JSON-ready description, floats rounded to ``digits`` significant digits."""
+    def to_dict(self, digits: int = 3) -> dict:
+        """A JSON-ready description, floats rounded to ``digits`` significant digits.
+
+        Three digits put every point within 0.5% of its value: at most about a
+        pixel on a 220-pixel linear axis, under a tenth of one on a logarithmic
+        axis over six decades.
+        """
         def num(v):
             v = float(v)
             if not math.isfinite(v):

@@ -85,8 +85,14 @@ function panel(svg,P,M,x0,y0,W,titleRows,plotH,k){
 function frame(data,k){var f=data.frames[k];
  return{text:f[0],panels:f[1].map(function(p){var P=Object.assign({},data.parts[p[0]]);P.title=data.parts[p[1]];
   P.series=p[2].map(function(s){var S=Object.assign({},data.parts[s[0]]);S.x=data.arrays[s[1]];S.y=data.arrays[s[2]];return S;});return P;})};}
-window.lstmxDraw=function(root){
- var data=JSON.parse(root.querySelector(".lstmx-data").textContent);
+// the frames: JSON in a notebook; gzip and base64 on the website (book/_ext/course_lighter.py)
+function load(root,then){var s=root.querySelector(".lstmx-data");
+ if(s.getAttribute("data-encoding")!=="gzip+base64"){then(JSON.parse(s.textContent));return;}
+ var bin=atob(s.textContent.trim()),bytes=new Uint8Array(bin.length);
+ for(var i=0;i<bin.length;i++)bytes[i]=bin.charCodeAt(i);
+ new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text()
+  .then(function(t){then(JSON.parse(t));});}
+window.lstmxDraw=function(root){load(root,function(data){
  var inputs=root.querySelectorAll("input[type=range]"),outs=root.querySelectorAll("output");
  var svg=root.querySelector("svg"),read=root.querySelector(".lstmx-readout"),drawn=0;svg.id=root.id+"-svg";
  svg.setAttribute("width","100%");
@@ -108,8 +114,9 @@ window.lstmxDraw=function(root){
   svg.setAttribute("viewBox","0 0 "+W+" "+H);svg.setAttribute("height",H);}
  for(var k=0;k<inputs.length;k++)inputs[k].addEventListener("input",update);update();
  if(window.ResizeObserver)new ResizeObserver(function(){var W=Math.floor(svg.getBoundingClientRect().width);
-  if(W>0&&W!==drawn)update();}).observe(root);};
+  if(W>0&&W!==drawn)update();}).observe(root);
+ root.setAttribute("data-ready","1");});};
 }
 var me=document.currentScript,root=me&&me.parentNode;
-if(root&&root.getAttribute("data-lstmx")&&!root.getAttribute("data-ready")){root.setAttribute("data-ready","1");window.lstmxDraw(root);}
+if(root&&root.getAttribute("data-lstmx")&&!root.getAttribute("data-started")){root.setAttribute("data-started","1");window.lstmxDraw(root);}
 })();

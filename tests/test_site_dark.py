@@ -18,11 +18,6 @@ import pytest
 
 from test_site import COLOUR_RULES, _open, _pages, axe_serious, browser, site  # noqa: F401  (fixtures)
 
-WIDTHS = (1280, 390)
-
-
-
-
 
 @pytest.mark.parametrize("name", _pages())
 def test_page_dark(browser, site, name):
@@ -34,6 +29,8 @@ def test_page_dark(browser, site, name):
         # the light pass (tests/test_site.py) runs every rule; colours are what dark mode changes
         serious = axe_serious(page, rules=COLOUR_RULES)
         assert serious == [], f"axe findings on {name} (dark): {serious}"
+        # the equations at 1280 px, on this page (layout does not depend on the theme)
+        _check_equations(page, name, 1280)
     finally:
         page.context.close()
 
@@ -52,21 +49,25 @@ EQUATION_LAYOUT = """() => [...document.querySelectorAll('div.math')].map((box, 
 })"""
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+def _check_equations(page, name, width):
+    page.wait_for_timeout(200)     # course.js fits equations on load
+    layout = page.evaluate(EQUATION_LAYOUT)
+    overlapping = [e for e in layout if e["overlap"]]
+    assert overlapping == [], f"equation numbers over equations on {name} at {width} px: {overlapping}"
+    outside = [e for e in layout if e["beyond"] > 1]
+    assert outside == [], f"equations beyond the page's edge on {name} at {width} px: {outside}"
+    if width < 600:
+        over = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert over <= 1, f"{name} scrolls sideways by {over} px at {width} px"
+    wide = [e for e in layout if e["wide"] > 1]
+    assert wide == [], f"displayed equations scroll sideways on {name} at {width} px: {wide}"
+
+
 @pytest.mark.parametrize("name", _pages())
-def test_equations_fit(browser, site, name, width):
-    page, _ = _open(browser, site, name, width=width)
+def test_equations_fit_on_a_phone(browser, site, name):
+    """At 390 px (at 1280 px: test_page_dark, on the page it has open)."""
+    page, _ = _open(browser, site, name, width=390)
     try:
-        page.wait_for_timeout(200)     # course.js fits equations on load
-        layout = page.evaluate(EQUATION_LAYOUT)
-        overlapping = [e for e in layout if e["overlap"]]
-        assert overlapping == [], f"equation numbers over equations on {name} at {width} px: {overlapping}"
-        outside = [e for e in layout if e["beyond"] > 1]
-        assert outside == [], f"equations beyond the page's edge on {name} at {width} px: {outside}"
-        if width < 600:
-            over = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            assert over <= 1, f"{name} scrolls sideways by {over} px at {width} px"
-        wide = [e for e in layout if e["wide"] > 1]
-        assert wide == [], f"displayed equations scroll sideways on {name} at {width} px: {wide}"
+        _check_equations(page, name, 390)
     finally:
         page.context.close()

@@ -195,16 +195,19 @@ def test_ctrl_c_while_waiting_real_signal(tmp_path):
     import signal
     import time
     out = tmp_path / "x.json"
+    # SIGINT as at a terminal: a process started in the background by a shell without
+    # job control inherits SIGINT ignored, and Python then installs no handler for it
     proc = subprocess.Popen([sys.executable, "-m", "lstm_lib.lab.bench", "--quick",
-                             "--wait-idle", "1e-9", "--out", str(out)], cwd=ROOT,
-                            stderr=subprocess.PIPE, text=True)
+                             "--wait-idle", "1e-9", "--wait-max", "120", "--out", str(out)],
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = proc.stderr.readline()         # "load average ... waiting (0 s so far)"
         assert "waiting" in first, first
         time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
-        rest = proc.stderr.read()
-        code = proc.wait(timeout=60)
+        _, rest = proc.communicate(timeout=60)  # a test that fails, never one that hangs
+        code = proc.returncode
     finally:
         if proc.poll() is None:
             proc.kill()

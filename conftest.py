@@ -7,5 +7,30 @@ executes (its kernels inherit this environment), whether the run is the whole
 suite or one notebook (``pytest book/06-lab.ipynb``).
 """
 import os
+from pathlib import Path
 
 os.environ["LSTM_LIB_NO_PROGRESS"] = "1"
+
+
+# The longest test files first. pytest-xdist (--dist loadfile) hands out whole files in
+# collection order, as workers become free; a long file collected last runs alone at the
+# end while the other workers wait. Measured durations, longest first (the rest keep
+# their order): JupyterLab's suite (a server, every notebook opened, a Run All), the
+# site's page checks, the lab notebook's training cells.
+LONG_FIRST = (
+    "tests/test_jupyterlab.py", "tests/test_site.py", "tests/test_site_dark.py",
+    "tests/test_reading.py", "tests/test_cell.py", "book/06-lab.ipynb",
+    "book/05-lstm-gradients.ipynb", "tests/lab/test_bench.py", "tests/lab/test_experiments.py",
+    "book/07-char-lstm.ipynb", "book/appendix-overstatements.ipynb",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    root = Path(str(config.rootpath))
+    rank = {name: k for k, name in enumerate(LONG_FIRST)}
+
+    def key(item):
+        path = Path(str(item.fspath))
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        return rank.get(name, len(rank))
+    items.sort(key=key)          # stable: tests keep their order within a file

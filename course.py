@@ -73,11 +73,12 @@ def workers(cores: int | None = None) -> int:
     return max(1, min(8, 2 * (cores or os.cpu_count() or 1)))
 
 
-# pytest-xdist: one notebook or test file per worker (conftest.py hands out the longest first).
+# pytest-xdist: one notebook or test file per worker, handed out in collection order
+# (--no-loadscope-reorder: not "most tests first"), which conftest.py makes longest first.
 # The first phase waits on browsers and servers: twice the cores. The second only computes
 # (notebooks on one thread each): one worker per core.
-PARALLEL = ["-n", str(workers()), "--dist", "loadfile"]
-PARALLEL_COMPUTE = ["-n", "auto", "--dist", "loadfile"]
+PARALLEL = ["-n", str(workers()), "--dist", "loadfile", "--no-loadscope-reorder"]
+PARALLEL_COMPUTE = ["-n", "auto", "--dist", "loadfile", "--no-loadscope-reorder"]
 
 
 def test_phases(extra, narrow=None) -> list[Phase]:
@@ -102,7 +103,7 @@ def test_phases(extra, narrow=None) -> list[Phase]:
                   env={**narrow, "COURSE_KERNELS": "narrowed"})]
 
 
-BROWSER_TESTS = ("tests/test_site.py", "tests/test_jupyterlab.py")
+BROWSER_TESTS = ("tests/test_site.py", "tests/test_jupyterlab.py", "tests/test_jupyterlab_reading.py")
 
 
 def unit_args(extra) -> list[str]:
@@ -189,11 +190,11 @@ those: python3.11 course.py test tests/test_explorer.py -x""",
                     "pytest (pyproject.toml's settings: tests/ and book/, with --nbval)"),
     "unit": Command(unit, "run the unit tests only (no notebooks, no browser): the quick check", """\
 Runs the unit tests in tests/, without nbval (the notebooks) and without the
-browser tests (tests/test_site.py, tests/test_jupyterlab.py): the quick check
+browser tests (tests/test_site.py, tests/test_jupyterlab*.py): the quick check
 while working on lstm_lib. Name files to run only those:
 python3.11 course.py unit tests/test_fast.py -x""",
                     "pytest tests -o addopts='-p no:cacheprovider -p no:nbval' "
-                    "--ignore=tests/test_site.py --ignore=tests/test_jupyterlab.py"),
+                    "--ignore=tests/test_site.py --ignore=tests/test_jupyterlab*.py"),
     "execute": Command(execute, "re-execute the notebooks in place (then commit the outputs)", """\
 Re-executes every notebook in book/ in place, each in a fresh kernel (or only
 the notebooks named after the command). Run it after changing a chapter or

@@ -178,7 +178,12 @@ def _check_prose(page, notebook, when):
     return len(values)
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS)
+# the other half: tests/test_jupyterlab_reading.py, with a JupyterLab of its own, so that
+# two pytest-xdist workers share the suite's longest part
+FIRST_HALF = NOTEBOOKS[: len(NOTEBOOKS) // 2]
+
+
+@pytest.mark.parametrize("notebook", FIRST_HALF)
 def test_chapter_reads_before_any_kernel_runs(browser, lab, notebook):
     ensure_site()
     page = _open(browser, lab, notebook)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from test_jupyterlab import FIRST_HALF, NOTEBOOKS, _check_prose, _open, lab  # noqa: F401  (fixture)
-from test_site import browser, ensure_site, site  # noqa: F401  (fixtures)
+from test_jupyterlab import FIRST_HALF, NOTEBOOKS, lab, read_before_any_kernel  # noqa: F401  (fixture)
+from test_site import browser, site  # noqa: F401  (fixtures)
 
 SECOND_HALF = NOTEBOOKS[len(FIRST_HALF):]
 
@@ -20,9 +20,4 @@ def test_the_halves_cover_every_notebook_once():
 
 @pytest.mark.parametrize("notebook", SECOND_HALF)
 def test_chapter_reads_before_any_kernel_runs(browser, lab, notebook):  # noqa: F811
-    ensure_site()
-    page = _open(browser, lab, notebook)
-    try:
-        _check_prose(page, notebook, "stored outputs, no kernel")
-    finally:
-        page.close()
+    read_before_any_kernel(browser, lab, notebook)

@@ -14,12 +14,12 @@ os.environ["LSTM_LIB_NO_PROGRESS"] = "1"
 
 # The longest test files first. The test command's pytest-xdist (--dist loadfile
 # --no-loadscope-reorder, course.py) hands out whole files in collection order as workers
-# become free; a long file handed out last runs alone at the end while the others wait. Measured durations, longest first (the rest keep
-# their order): JupyterLab's suite (a server, every notebook opened, a Run All), the
-# site's page checks, the lab notebook's training cells.
+# become free; a long file handed out last runs alone at the end while the others wait.
+# Measured durations, longest first (the rest keep their order): the site's page checks,
+# JupyterLab's suite (a server, every notebook opened, a Run All), the clickable cell in
+# the browser, the lab notebook's training cells. tests/test_course.py checks the names.
 LONG_FIRST = (
-    "tests/test_jupyterlab.py", "tests/test_jupyterlab_reading.py", "tests/test_site.py", "tests/test_site_dark.py",
-    "tests/test_reading.py", "tests/test_cell.py", "book/06-lab.ipynb",
+    "tests/test_site.py", "tests/test_jupyterlab.py", "tests/test_cell.py", "book/06-lab.ipynb",
     "book/05-lstm-gradients.ipynb", "tests/lab/test_bench.py", "tests/lab/test_experiments.py",
     "book/07-char-lstm.ipynb", "book/appendix-overstatements.ipynb",
 )

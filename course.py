@@ -92,15 +92,15 @@ def test_phases(extra, narrow=None) -> list[Phase]:
                   env={**narrow, "COURSE_KERNELS": "narrowed"})]
 
 
-BROWSER_TESTS = ("tests/test_site.py", "tests/test_jupyterlab.py", "tests/test_jupyterlab_reading.py")
-
-
 def unit_args(extra) -> list[str]:
-    """pytest arguments for `course.py unit`: tests/ without nbval and the browser tests."""
+    """pytest arguments for `course.py unit`: tests/ without nbval and the browser tests.
+
+    tests/conftest.py marks `browser` every test that needs the built site or Chromium.
+    """
     named = any((ROOT / a.split("::")[0]).exists() for a in extra if not a.startswith("-"))
     return [*([] if named else ["tests"]),
             "-o", "addopts=-p no:cacheprovider -p no:nbval",   # pyproject's addopts add --nbval
-            *(f"--ignore={p}" for p in BROWSER_TESTS), *extra]
+            "-m", "not browser", *extra]
 
 
 def run_phases(phases: list[Phase], runner=None) -> int:

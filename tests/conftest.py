@@ -17,6 +17,24 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+# --------------------------------------------------------------- browser tests, marked
+# A test that uses the built site or Chromium (the `site`, `browser` or `lab` fixture of
+# tests/test_site.py and tests/test_jupyterlab.py) is marked `browser`, wherever it is:
+# `course.py unit` runs `-m "not browser"`, the quick check without them.
+BROWSER_FIXTURES = {"site", "browser", "lab", "reader"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: needs the built site or Chromium (marked by "
+                                       "tests/conftest.py from the fixtures the test uses)")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
 # --------------------------------------------------------------- the kernels of this run
 # course.py test runs nbval twice: with the machine's floating-point kernels and with
 # narrowed ones (COURSE_KERNELS=narrowed; see tests/kernels.py). Each run records which

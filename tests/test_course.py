@@ -5,7 +5,9 @@ No network: the CPU index probe, the device detection and pip are replaced by fa
 """
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 import subprocess
 import sys
 import urllib.error
@@ -129,7 +131,30 @@ def test_unit_leaves_out_nbval_and_the_browser_tests():
     args = course.unit_args([])
     assert args[0] == "tests"
     assert args[args.index("-o") + 1] == "addopts=-p no:cacheprovider -p no:nbval"
-    assert "--ignore=tests/test_site.py" in args and "--ignore=tests/test_jupyterlab.py" in args
+    assert args[args.index("-m") + 1] == "not browser"
+
+
+def test_browser_tests_are_marked_wherever_they_are():
+    """The unit run leaves out exactly the tests that need the site or Chromium, file by file or
+    inside a file with unit tests (tests/test_lighter.py has both)."""
+    files = ["tests/test_lighter.py", "tests/test_site.py", "tests/test_course.py"]
+    out = subprocess.run([sys.executable, "-m", "pytest", *course.unit_args([*files, "--collect-only", "-q"])],
+                         capture_output=True, text=True, cwd=course.ROOT)
+    kept = out.stdout
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "test_lighter.py::test_unwrap_only_inside_listings_and_keeps_the_text" in kept
+    assert "test_site.py::test_repository_link_only_when_a_url_is_set" in kept
+    assert "test_lighter.py::test_listings_keep_their_colours" not in kept
+    assert "test_site.py::test_page[" not in kept and "test_site.py::test_internal_links" not in kept
+
+
+def test_the_long_files_named_first_exist():
+    """conftest.py's LONG_FIRST (the order pytest-xdist hands files out) names real files."""
+    spec = importlib.util.spec_from_file_location("root_conftest", course.ROOT / "conftest.py")
+    root_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root_conftest)
+    missing = [name for name in root_conftest.LONG_FIRST if not (course.ROOT / name).is_file()]
+    assert missing == [] and len(set(root_conftest.LONG_FIRST)) == len(root_conftest.LONG_FIRST)
 
 
 def test_unit_with_named_files_runs_only_those():

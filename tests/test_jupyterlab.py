@@ -3,14 +3,17 @@
 Starts JupyterLab on 127.0.0.1 (no token, no browser) on a copy of the book,
 and in headless Chromium:
 
-* opens every notebook with its committed outputs, before any kernel runs, and
-  checks the rendered Markdown (jupyterlab-myst): no raw role, no unresolved
-  ``{eval}`` key, no ``name:format`` placeholder, no warning marker (a citation
-  or cross-reference that did not resolve), and every number the prose quotes
-  present with the text the built website shows;
-* runs two chapters top to bottom (Run All) and checks the same again, now
-  with the values the kernel computed; in Chapter 2 it also moves a live
-  slider and checks that the explorer's picture and readout change.
+* opens every notebook with its committed outputs, before any kernel runs (one
+  after another in one JupyterLab page), and checks the rendered Markdown
+  (jupyterlab-myst): no raw role, no unresolved ``{eval}`` key, no
+  ``name:format`` placeholder, no warning marker (a citation or cross-reference
+  that did not resolve), and every number the prose quotes present with the
+  text the built website shows;
+* runs Chapter 2 top to bottom (Run All) and checks the same again, now with
+  the values the kernel computed, then moves a live slider and checks that the
+  explorer's picture and readout change;
+* shows the clickable LSTM cell's stored output as text (untrusted), and after
+  it runs, every part answers a click and the keyboard.
 
 Same browser rules as tests/test_site.py: skipped without Chromium unless
 COURSE_REQUIRE_BROWSER=1.
@@ -91,6 +94,7 @@ def lab(tmp_path_factory):
            "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
            "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={served}",
            "--allow-root", "--LabApp.news_url=None", "--LabApp.extension_manager=readonly",
+           "--LabApp.expose_app_in_browser=True",    # window.jupyterapp: open notebooks without a reload
            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -132,9 +136,7 @@ def _website_text(notebook: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", body))
 
 
-def _open(browser, lab, notebook):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{lab}/lab/tree/{notebook}?reset")   # a fresh workspace: only this notebook
+def _wait_until_rendered(page):
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60000)
     page.wait_for_selector(".jp-MarkdownCell .myst", timeout=60000)
     # jupyterlab-myst renders cell by cell: wait until every Markdown cell is rendered
@@ -143,7 +145,6 @@ def _open(browser, lab, notebook):
         return n > 0 && document.querySelectorAll('.jp-MarkdownCell .myst').length === n; }""",
                            polling=250, timeout=60000)
     page.wait_for_timeout(500)
-    return page
 
 
 def _check_prose(page, notebook, when):
@@ -178,24 +179,39 @@ def _check_prose(page, notebook, when):
     return len(values)
 
 
-# the other half: tests/test_jupyterlab_reading.py, with a JupyterLab of its own, so that
-# two pytest-xdist workers share the suite's longest part
-FIRST_HALF = NOTEBOOKS[: len(NOTEBOOKS) // 2]
+@pytest.fixture(scope="module")
+def lab_page(browser, lab):
+    """One JupyterLab page for the module, in which the tests open notebook after notebook.
+
+    Loading JupyterLab takes seconds; opening a notebook in the running application
+    (its document manager, what File > Open runs) does not.
+    """
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{lab}/lab?reset")         # a fresh workspace: no notebook open
+    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-LabShell')", timeout=60000)
+    page.evaluate("jupyterapp.restored")
+    yield page
+    page.close()
 
 
-def read_before_any_kernel(browser, lab, notebook):
-    """Open the notebook with its committed outputs and check its prose (no cell runs)."""
+def _open(page, notebook):
+    """Open the notebook alone and wait until it is rendered. The one before is closed without
+    a question (after a Run All it has changes, which the served copy need not keep)."""
+    page.evaluate("""async path => {
+        for (const w of [...jupyterapp.shell.widgets('main')]) w.dispose();
+        await jupyterapp.commands.execute('docmanager:open', {path}); }""", notebook)
+    _wait_until_rendered(page)
+    shown = page.evaluate("(jupyterapp.shell.currentWidget || {context: {}}).context.path")
+    count = page.locator(".jp-Notebook").count()
+    assert shown == notebook and count == 1, f"JupyterLab shows {shown!r} and {count} notebook(s), not {notebook}"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_chapter_reads_before_any_kernel_runs(lab_page, notebook):
+    """The notebook with its committed outputs, its prose checked (no cell runs)."""
     ensure_site()
-    page = _open(browser, lab, notebook)
-    try:
-        _check_prose(page, notebook, "stored outputs, no kernel")
-    finally:
-        page.close()
-
-
-@pytest.mark.parametrize("notebook", FIRST_HALF)
-def test_chapter_reads_before_any_kernel_runs(browser, lab, notebook):
-    read_before_any_kernel(browser, lab, notebook)
+    _open(lab_page, notebook)
+    _check_prose(lab_page, notebook, "stored outputs, no kernel")
 
 
 def _run_all(page):
@@ -215,25 +231,23 @@ def _run_all(page):
 
 
 @pytest.mark.parametrize("notebook", RUN_ALL)
-def test_chapter_after_run_all(browser, lab, notebook):
+def test_chapter_after_run_all(lab_page, notebook):
     ensure_site()
-    page = _open(browser, lab, notebook)
-    try:
-        _run_all(page)
-        # the Markdown cells' values come back from the kernel one cell after another
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                _check_prose(page, notebook, "after Run All")
-                break
-            except AssertionError:
-                if time.monotonic() > deadline:
-                    raise
-                page.wait_for_timeout(1000)
-        if notebook == "book/02-cell-state.ipynb":
-            _move_a_live_slider(page)
-    finally:
-        page.close()
+    page = lab_page
+    _open(page, notebook)
+    _run_all(page)
+    # the Markdown cells' values come back from the kernel one cell after another
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            _check_prose(page, notebook, "after Run All")
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            page.wait_for_timeout(1000)
+    if notebook == "book/02-cell-state.ipynb":
+        _move_a_live_slider(page)
 
 
 def _move_a_live_slider(page):
@@ -294,50 +308,48 @@ def _shot(page, name):
         page.screenshot(path=str(Path(os.environ["COURSE_SHOTS"]) / f"{name}.png"))
 
 
-def test_clickable_cell_in_jupyterlab(browser, lab):
+def test_clickable_cell_in_jupyterlab(lab, lab_page):
     """Stored output (untrusted: no script runs): the parts are listed as text. After the cell
     runs (trusted output): every part answers a click, and Enter, with its equation and numbers."""
     from lstm_lib.viz import diagram
 
     name, cell = _scratch_notebook(lab)
-    page = _open(browser, lab, name)
-    try:
-        out = page.locator(".jp-OutputArea-output .lstmc").first
-        out.wait_for(timeout=30000)
-        assert out.get_attribute("data-ready") is None                      # no script ran
-        items = out.locator(".lstmc-list .lstmc-item")
-        assert items.count() == len(diagram.PARTS)
-        assert all(items.nth(k).is_visible() for k in range(items.count()))
-        out.scroll_into_view_if_needed()
-        _shot(page, "jupyterlab-clickable-untrusted")
-        # the drawing's text does not leak into the view (the sanitizer drops <svg>, keeps text)
-        text = out.inner_text()
-        assert text.startswith("Each part of the cell is listed below"), text[:200]
-        assert "σittanh" not in text.replace(" ", "").replace("\n", "")
-        # the sanitizer keeps classes, drops data-* attributes: read the forget gate's row by its text
-        forget = items.nth(diagram.PART_KEYS.index("forget")).locator("tbody td").last
-        assert forget.inner_text() == diagram.format_rows(cell.values["f"])
-        _run_all(page)
-        out = page.locator(".jp-OutputArea-output .lstmc[data-ready='1']").first
-        out.wait_for(timeout=30000)
-        readout = out.locator(".lstmc-readout")
-        for k, p in enumerate(diagram.PARTS):
-            button = out.locator(f"[data-part='{p.key}']")
-            if k % 2:
-                button.focus()
-                page.keyboard.press("Enter")
-            else:
-                button.locator(".hit").dispatch_event("click")
-            assert out.get_attribute("data-selected") == p.key
-            assert button.get_attribute("aria-pressed") == "true"
-            for _, _, key in p.rows:
-                cell_text = readout.locator(f"td[data-v='{key}']").inner_text()
-                assert cell_text == diagram.format_rows(cell.values[key]), (p.key, key)
-            eq = readout.locator(".lstmc-eq").first
-            assert eq.is_visible() and eq.inner_text().strip(), p.key
-        lit = set(out.locator("svg .on").evaluate_all("els => els.map(e => e.getAttribute('data-k'))"))
-        assert lit == set(diagram.PARTS[-1].path)
-        out.scroll_into_view_if_needed()
-        _shot(page, "jupyterlab-clickable-after-run")
-    finally:
-        page.close()
+    page = lab_page
+    _open(page, name)
+    out = page.locator(".jp-OutputArea-output .lstmc").first
+    out.wait_for(timeout=30000)
+    assert out.get_attribute("data-ready") is None                      # no script ran
+    items = out.locator(".lstmc-list .lstmc-item")
+    assert items.count() == len(diagram.PARTS)
+    assert all(items.nth(k).is_visible() for k in range(items.count()))
+    out.scroll_into_view_if_needed()
+    _shot(page, "jupyterlab-clickable-untrusted")
+    # the drawing's text does not leak into the view (the sanitizer drops <svg>, keeps text)
+    text = out.inner_text()
+    assert text.startswith("Each part of the cell is listed below"), text[:200]
+    assert "σittanh" not in text.replace(" ", "").replace("\n", "")
+    # the sanitizer keeps classes, drops data-* attributes: read the forget gate's row by its text
+    forget = items.nth(diagram.PART_KEYS.index("forget")).locator("tbody td").last
+    assert forget.inner_text() == diagram.format_rows(cell.values["f"])
+    _run_all(page)
+    out = page.locator(".jp-OutputArea-output .lstmc[data-ready='1']").first
+    out.wait_for(timeout=30000)
+    readout = out.locator(".lstmc-readout")
+    for k, p in enumerate(diagram.PARTS):
+        button = out.locator(f"[data-part='{p.key}']")
+        if k % 2:
+            button.focus()
+            page.keyboard.press("Enter")
+        else:
+            button.locator(".hit").dispatch_event("click")
+        assert out.get_attribute("data-selected") == p.key
+        assert button.get_attribute("aria-pressed") == "true"
+        for _, _, key in p.rows:
+            cell_text = readout.locator(f"td[data-v='{key}']").inner_text()
+            assert cell_text == diagram.format_rows(cell.values[key]), (p.key, key)
+        eq = readout.locator(".lstmc-eq").first
+        assert eq.is_visible() and eq.inner_text().strip(), p.key
+    lit = set(out.locator("svg .on").evaluate_all("els => els.map(e => e.getAttribute('data-k'))"))
+    assert lit == set(diagram.PARTS[-1].path)
+    out.scroll_into_view_if_needed()
+    _shot(page, "jupyterlab-clickable-after-run")

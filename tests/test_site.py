@@ -1,17 +1,23 @@
 """The website as readers use it, checked in a real browser (headless Chromium).
 
-For every page of the built site: no console errors, no failed or off-site
-requests, every equation typeset (at build time: no MathJax script loads), every
-image with alt text that loads, every kernel-free explorer responding to its
-controls, hidden solutions hidden until clicked, one search field, no serious or
-critical axe-core findings (the pinned axe-core in tests/vendor), and the page's
-weight within the budget; every internal link and anchor resolving. The
-budgets below hold for every page, the chapters to come included:
+Every page of the built site is loaded once, in light mode at 1280 px, and checked
+in turn for: no console errors, no failed or off-site requests, every equation
+typeset (at build time: no MathJax script loads), every image with alt text that
+loads, every kernel-free explorer responding to its controls, hidden solutions
+hidden until clicked, one search field, no serious or critical axe-core findings
+(the pinned axe-core in tests/vendor), and the page's weight within the budget.
+Then the reader's system asks for dark mode: the theme follows, and axe-core's
+colour rules find nothing serious or critical there either. Last, what is inside
+the page is measured at 1280 px and, resized, at 390 px (tests/reading.py: text of
+figures and explorers legible at the size shown, no code or equation wider than its
+box, no equation number over its equation, explorers stacked on a phone). Every
+internal link and anchor resolves. The budgets hold for every page, the chapters
+to come included:
 
 * PAGE_BUDGET: bytes a page transfers with an empty cache (all requests, uncompressed);
 * SITE_BUDGET: bytes of the whole built site on disk;
-* zero serious or critical axe-core findings in light and in dark mode
-  (tests/test_site_dark.py runs the dark mode and the layout checks at 1280 and 390 px).
+* zero serious or critical axe-core findings in light and in dark mode;
+* tests/reading.py's: MIN_TEXT_PX, STACK_BELOW_PX, MIN_CONTRAST.
 
 Needs Chromium: /usr/bin/chromium or $COURSE_CHROMIUM. Without it the tests are
 skipped, unless COURSE_REQUIRE_BROWSER=1 (as in CI), where that is a failure.
@@ -32,6 +38,8 @@ from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
 
+import reading
+
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
 CHROMIUM = os.environ.get("COURSE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -39,6 +47,7 @@ REQUIRED = os.environ.get("COURSE_REQUIRE_BROWSER") == "1"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SIZES: dict[str, int] = {}
+READING: dict[str, dict] = {}     # tests/reading.py's measurements, per page
 
 PAGE_BUDGET = 1_500_000          # bytes transferred by one page, empty cache, uncompressed
 SITE_BUDGET = 12_000_000         # bytes of _build/html on disk
@@ -92,7 +101,7 @@ class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
-_BROWSER: list = []   # one Chromium per process: tests/test_site_dark.py imports this fixture,
+_BROWSER: list = []   # one Chromium per process: other test files import this fixture,
                       # and Playwright's sync API cannot be started twice in one process
 
 
@@ -197,13 +206,18 @@ def transfer_bytes(page) -> int:
 
 
 def load_everything(page):
-    """Scroll to the end and back, so that lazily loaded images count in the page's weight."""
-    page.evaluate("""async () => {
-        for (let y = 0; y < document.body.scrollHeight; y += 800) {
-            window.scrollTo(0, y); await new Promise(r => setTimeout(r, 20)); }
-        window.scrollTo(0, 0); }""")
+    """Load every lazily loaded image now, as scrolling to the end would, so that it counts
+    in the page's weight; returns how many images were still to load."""
+    pending = page.evaluate("""async () => {
+        const images = [...document.images];
+        for (const img of images) if (img.loading === 'lazy') img.loading = 'eager';
+        const waiting = images.filter(img => !img.complete);
+        await Promise.all(waiting.map(img => new Promise(done => {
+            img.addEventListener('load', done); img.addEventListener('error', done); })));
+        return waiting.length; }""")
     page.wait_for_load_state("load")
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(100)
+    return pending
 
 
 # Dropdowns (sphinx-togglebutton: solutions, derivations, answers) and <details>
@@ -301,6 +315,20 @@ def test_page(browser, site, name):
         assert SIZES[name] <= PAGE_BUDGET, (
             f"{name} transfers {SIZES[name] / 1e6:.2f} MB > {PAGE_BUDGET / 1e6:.1f} MB: "
             f"{_largest_requests(page)}")
+
+        # 9. the reader's system asks for dark mode: the theme follows, and axe-core's colour
+        # rules find nothing serious or critical (step 7 ran every rule in light mode)
+        page.emulate_media(color_scheme="dark")
+        reading.settle(page)
+        theme = page.evaluate("document.documentElement.dataset.theme")
+        assert theme == "dark", f"{name} is in {theme!r} mode when the system asks for dark"
+        serious = axe_serious(page, rules=COLOUR_RULES)
+        assert serious == [], f"axe {AXE_VERSION} findings on {name} (dark): {serious}"
+
+        # 10. what is inside the page, at 1280 px and then at 390 px (tests/reading.py)
+        READING[name], problems = reading.read(page, name)
+        assert problems == [], f"{len(problems)} reading problem(s) on {name}:\n" + "\n".join(problems)
+        assert log.errors == [], f"console errors on {name} after the checks: {log.errors}"
     finally:
         page.context.close()
 
@@ -376,6 +404,13 @@ def test_report_page_sizes(site, browser):
     print("\nPage transfer sizes (empty cache, uncompressed):\n" + "\n".join(lines) +
           f"\nlargest: {largest} ({SIZES[largest] / 1e6:.2f} MB) over {len(SIZES)} pages; "
           f"budget {PAGE_BUDGET / 1e6:.1f} MB")
+
+
+def test_report_reading_metrics(site):
+    """Print each page's reading measurements and write them to _build/reading/metrics.json."""
+    if not READING:
+        pytest.skip("page tests did not run")
+    print("\nReading metrics:\n" + reading.report(READING))
 
 
 def test_site_size_on_disk(site):

@@ -1,7 +1,8 @@
-"""What is inside the chapter pages, measured in a real browser (headless Chromium).
+"""What is inside a page of the website, measured in the browser: the reading checks.
 
-For every page of the built site, at a desktop width (1280 px) and a phone
-width (390 px):
+tests/test_site.py opens every page of the built site once and, after its own
+checks, hands the page to ``read`` here, which measures it at a desktop width
+(1280 px), then resized to a phone width (390 px):
 
 * **figure and explorer text is legible at its displayed size**: every
   ``<text>`` and ``<tspan>`` of every figure (an SVG image, read from its file
@@ -16,19 +17,20 @@ width (390 px):
 * **no code scrolls sideways at 1280 px**: with every collapsed cell opened,
   no ``<pre>`` (code cells, library listings, printed output) is wider than
   its box;
-* **equations fit**: no displayed equation is wider than the box the page
-  gives it (except those listed, with the reason, in ``WIDE_EQUATIONS``),
-  and no equation number overlaps its equation, at both widths;
-* **the explorers' notes read in dark mode**: the explorer's own text has a
-  contrast of at least 4.5 against what is behind it.
+* **equations fit**, at both widths: no displayed equation is wider than the
+  box the page gives it (except those listed, with the reason, in
+  ``WIDE_EQUATIONS``), none reaches beyond the page's edge, and no equation
+  number overlaps its equation; at 390 px the page itself does not scroll
+  sideways;
+* **the explorers' own text reads in dark mode**: a contrast of at least
+  ``MIN_CONTRAST`` against what is behind it (the page is in dark mode when
+  ``read`` is called).
 
 Each page's measurements (HTML size and how much of it is explorer data,
 the smallest figure and explorer text at each width, overflowing code lines
-and equations) are written to ``_build/reading/metrics.json`` and printed by
-the last test. These budgets hold for every page the course will grow:
-new chapters and new explorers are measured the same way.
-
-Needs Chromium, as tests/test_site.py (whose fixtures it uses) does.
+and equations) go to ``_build/reading/metrics.json``, printed by
+tests/test_site.py's last test. These budgets hold for every page the course
+will grow: new chapters and new explorers are measured the same way.
 """
 from __future__ import annotations
 
@@ -39,9 +41,8 @@ import zlib
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import pytest
-
-from test_site import ROOT, SITE, _pages, browser, site, wait_for_explorers  # noqa: F401  (fixtures)
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "_build" / "html"
 
 #: the smallest text, in CSS px at the size it is shown, per viewport width
 MIN_TEXT_PX = {1280: 11.0, 390: 9.0}
@@ -55,12 +56,7 @@ NOT_YET_MEASURABLE: dict[str, str] = {}
 #: ("*": every equation of the page). An entry that no longer overflows fails the
 #: test, so it is removed as soon as it is not needed.
 WIDE_EQUATIONS: dict[tuple[str, str, int], str] = {}
-METRICS: dict[str, dict] = {}
 OUT = ROOT / "_build" / "reading" / "metrics.json"
-
-
-def _book_pages() -> list[str]:
-    return [p for p in _pages() if p.startswith("book/")]
 
 
 # ------------------------------------------------------------------ measuring
@@ -90,27 +86,33 @@ async () => {
     }
     return {min: n ? +min.toFixed(2) : null, n, what};
   };
-  // figures shown as SVG images: read the file, lay it out at the shown size, measure
-  const box = document.createElement('div');
-  box.style.cssText = 'position:absolute;left:-20000px;top:0;visibility:hidden';
-  document.body.appendChild(box);
+  // figures shown as SVG images: read the files, lay each out at its shown size, measure.
+  // All read before any is laid out, and all laid out at once: one layout, not one per figure.
+  const shown = [];
   for (const img of main.querySelectorAll('img')) {
     const cs = getComputedStyle(img);
     const width = img.getBoundingClientRect().width - parseFloat(cs.paddingLeft)
       - parseFloat(cs.paddingRight) - parseFloat(cs.borderLeftWidth) - parseFloat(cs.borderRightWidth);
     const path = new URL(img.src).pathname;
-    if (!path.endsWith('.svg')) {
-      out.rasters.push({name: label(img), src: path, width, natural: img.naturalWidth});
-      continue;
-    }
-    const text = await (await fetch(img.src)).text();
+    if (path.endsWith('.svg')) shown.push({img, width, path});
+    else out.rasters.push({name: label(img), src: path, width, natural: img.naturalWidth});
+  }
+  const texts = await Promise.all(shown.map(f => fetch(f.img.src).then(r => r.text())));
+  const box = document.createElement('div');
+  box.style.cssText = 'position:absolute;left:-20000px;top:0;visibility:hidden;contain:content';
+  const svgs = texts.map((text, k) => {
     const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
     const svg = document.importNode(doc.documentElement, true);
-    svg.setAttribute('width', width + 'px');
+    svg.setAttribute('width', shown[k].width + 'px');
     svg.removeAttribute('height');
-    box.replaceChildren(svg);
-    out.figures.push({name: label(img), src: path, width: +width.toFixed(1), ...smallest(svg)});
-  }
+    const holder = document.createElement('div');   // one block each: no two side by side
+    holder.appendChild(svg);
+    box.appendChild(holder);
+    return svg;
+  });
+  document.body.appendChild(box);
+  shown.forEach((f, k) => out.figures.push({name: label(f.img), src: f.path, width: +f.width.toFixed(1),
+                                            ...smallest(svgs[k])}));
   box.remove();
   // SVG drawn into the page by cell outputs: explorers and inline figures
   for (const svg of main.querySelectorAll('.cell_output svg')) {
@@ -142,10 +144,12 @@ async () => {
     let overlap = false;
     if (eqno) {
       const a = math.getBoundingClientRect(), b = eqno.getBoundingClientRect();
-      overlap = a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+      overlap = !!(a.width && b.width && a.left < b.right && b.left < a.right
+                   && a.top < b.bottom && b.top < a.bottom);
     }
     out.equations.push({name, over, overlap, width: Math.round(math.getBoundingClientRect().width),
-                        box: mjx.clientWidth});
+                        box: mjx.clientWidth,
+                        beyond: +(div.getBoundingClientRect().right - document.documentElement.clientWidth).toFixed(1)});
   }
   return out;
 }
@@ -231,7 +235,7 @@ def _exempt(name: str) -> str | None:
     return next((why for key, why in NOT_YET_MEASURABLE.items() if name.startswith(key)), None)
 
 
-def _page_weight(name: str) -> dict:
+def page_weight(name: str) -> dict:
     """Bytes of the page's HTML, and of the explorers' data and script inside it."""
     text = (SITE / name).read_text(encoding="utf-8")
     data = sum(len(m.encode()) for m in re.findall(
@@ -242,42 +246,25 @@ def _page_weight(name: str) -> dict:
             "explorer_script_bytes": script, "explorers": text.count('data-lstmx="1"')}
 
 
-def _open(browser, site, name, width):
-    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
-    page.goto(f"{site}/{name}", wait_until="load")
-    page.wait_for_function("!window.MathJax || (MathJax.startup && MathJax.startup.promise)",
-                           timeout=15000)
-    page.evaluate("window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
-    wait_for_explorers(page)
-    page.wait_for_timeout(300)
-    return page
-
-
-def _settle(page):
+def settle(page):
     """Let resize observers redraw (two animation frames), then a little more."""
     page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     page.wait_for_timeout(200)
 
 
-@pytest.mark.parametrize("name", _book_pages())
-def test_reading(browser, site, name):  # noqa: F811
-    """One load per page: measured at 1280 px (light, then dark mode), then resized to 390 px."""
-    record = _page_weight(name)
+def read(page, name: str) -> tuple[dict, list[str]]:
+    """Measure an open page (in dark mode, at 1280 px; left at 390 px): its record and problems."""
+    record = page_weight(name)
     problems = []
-    page = _open(browser, site, name, 1280)
-    try:
-        measured = {1280: page.evaluate(MEASURE)}
-        code = page.evaluate(CODE)
-        if record["explorers"]:
-            page.evaluate("document.documentElement.dataset.theme = 'dark'")
-            _settle(page)
-            contrast = page.evaluate(CONTRAST)
-            page.evaluate("document.documentElement.dataset.theme = 'light'")
-        page.set_viewport_size({"width": 390, "height": 900})
-        _settle(page)
-        measured[390] = page.evaluate(MEASURE)
-    finally:
-        page.context.close()
+    contrast = page.evaluate(CONTRAST) if record["explorers"] else []
+    measured = {1280: page.evaluate(MEASURE)}
+    code = page.evaluate(CODE)
+    page.set_viewport_size({"width": 390, "height": 900})
+    settle(page)
+    measured[390] = page.evaluate(MEASURE)
+    sideways = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    if sideways > 1:
+        problems.append(f"390 px: the page scrolls sideways by {sideways} px")
     used = set()
     for width, min_px in MIN_TEXT_PX.items():
         got = measured[width]
@@ -314,7 +301,10 @@ def test_reading(browser, site, name):  # noqa: F811
             elif eq["over"] > 1:
                 problems.append(f"{width} px: equation {eq['name']} is {eq['width']} px wide in a "
                                 f"{eq['box']} px box")
-            elif eq["overlap"]:
+            if eq["beyond"] > 1:
+                problems.append(f"{width} px: equation {eq['name']} reaches {eq['beyond']} px beyond "
+                                f"the page's edge")
+            if eq["overlap"]:
                 problems.append(f"{width} px: the number of equation {eq['name']} overlaps it")
         record[str(width)] = {
             "min_figure_px": min((f["min"] for f in got["figures"] + got["inline"]
@@ -327,11 +317,10 @@ def test_reading(browser, site, name):  # noqa: F811
                                    if _png_min_font_px(SITE / r["src"].lstrip("/")) is None],
             "equations": len(got["equations"]),
             "equations_too_wide": sum(e["over"] > 1 for e in got["equations"]),
-            "equation_numbers_overlapping": sum(e["overlap"] and e["over"] <= 1
-                                                for e in got["equations"]),
+            "equation_numbers_overlapping": sum(e["overlap"] for e in got["equations"]),
         }
     problems += [f"{w} px: equation {eq} of WIDE_EQUATIONS fits now: remove the entry"
-                 for (page, eq, w) in WIDE_EQUATIONS if page == name and (page, eq, w) not in used]
+                 for (where, eq, w) in WIDE_EQUATIONS if where == name and (where, eq, w) not in used]
     for blk in code:
         if blk["over"] > 1:
             problems.append(f"1280 px: a {blk['where']} code block scrolls by {blk['over']} px "
@@ -345,22 +334,19 @@ def test_reading(browser, site, name):  # noqa: F811
         record["explorer_min_contrast_dark"] = min(c["ratio"] for c in contrast)
         problems += [f"dark mode: explorer text {c['cls']} has contrast {c['ratio']} < {MIN_CONTRAST}"
                      for c in contrast if c["ratio"] < MIN_CONTRAST]
-    METRICS[name] = record
-    assert problems == [], f"{len(problems)} reading problem(s) on {name}:\n" + "\n".join(problems)
+    return record, problems
 
 
-def test_report_reading_metrics(site):  # noqa: F811
-    """Print each page's measurements and write them to _build/reading/metrics.json."""
-    if not METRICS:
-        pytest.skip("page tests did not run")
+def report(metrics: dict[str, dict]) -> str:
+    """Write every page's record to _build/reading/metrics.json; a table of them, to print."""
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(METRICS, indent=1, sort_keys=True))
+    OUT.write_text(json.dumps(metrics, indent=1, sort_keys=True))
     rows = [f"{'page':<38}{'HTML KiB':>9}{'explorer':>9}{'min px 1280':>12}{'min px 390':>11}"
             f"{'code lines over':>16}{'eqs over 1280/390':>18}"]
-    for name, m in sorted(METRICS.items()):
+    for name, m in sorted(metrics.items()):
         share = (m["explorer_data_bytes"] + m["explorer_script_bytes"]) / m["html_bytes"]
         rows.append(f"{name:<38}{m['html_bytes'] / 1024:9.0f}{share:9.0%}"
                     f"{m['1280']['min_text_px'] or '-':>12}{m['390']['min_text_px'] or '-':>11}"
                     f"{m.get('code_lines_scrolling', 0):>16}"
                     f"{m['1280']['equations_too_wide']:>10}/{m['390']['equations_too_wide']}")
-    print("\nReading metrics:\n" + "\n".join(rows))
+    return "\n".join(rows)

@@ -217,14 +217,23 @@ def copy_loss(model, batch: Batch):
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch.y.reshape(-1)), logits
 
 
-@torch.no_grad()
-def regression_metrics(model, batch: Batch, tol=0.04) -> dict:
-    """{"mse": test MSE, "within_tol": fraction of answers with absolute error < tol}."""
+def _answers(model, batch: Batch):
+    """The model's answer to each sequence of the batch, (B,), read in eval mode."""
     model.eval()
     y_hat = model(batch.x, batch.lengths).squeeze(-1)
     model.train()
-    err = y_hat - batch.y
+    return y_hat
+
+
+def _regression(y_hat, y, tol) -> dict:
+    err = y_hat - y
     return {"mse": float((err ** 2).mean()), "within_tol": float((err.abs() < tol).float().mean())}
+
+
+@torch.no_grad()
+def regression_metrics(model, batch: Batch, tol=0.04) -> dict:
+    """{"mse": test MSE, "within_tol": fraction of answers with absolute error < tol}."""
+    return _regression(_answers(model, batch), batch.y, tol)
 
 
 @torch.no_grad()
@@ -236,10 +245,9 @@ def adding_metrics(model, batch: Batch, tol=0.04) -> dict:
     (positions from ``batch.meta["positions"]``). A network that adds both has
     weights near 1; one that ignores the first marked value has w_first near 0.
     """
-    metrics = regression_metrics(model, batch, tol)
-    model.eval()
-    y_hat = model(batch.x, batch.lengths).squeeze(-1).double()
-    model.train()
+    y_hat = _answers(model, batch)                 # one pass serves both
+    metrics = _regression(y_hat, batch.y, tol)
+    y_hat = y_hat.double()
     pos, cols = batch.meta["positions"], torch.arange(batch.x.shape[1])
     v = batch.x[:, :, 0].double()
     design = torch.stack([torch.ones_like(y_hat), v[pos[:, 0], cols], v[pos[:, 1], cols]], dim=1)

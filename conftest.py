@@ -15,9 +15,10 @@ os.environ["LSTM_LIB_NO_PROGRESS"] = "1"
 # The longest test files first. The test command's pytest-xdist (--dist loadfile
 # --no-loadscope-reorder, course.py) hands out whole files in collection order as workers
 # become free; a long file handed out last runs alone at the end while the others wait.
-# Measured durations, longest first (the rest keep their order): the site's page checks,
-# JupyterLab's suite (a server, every notebook opened, a Run All), the clickable cell in
-# the browser, the lab notebook's training cells. tests/test_course.py checks the names.
+# Measured durations, longest first: the site's page checks, JupyterLab's suite (a
+# server, every notebook opened, a Run All), the clickable cell in the browser, the lab
+# notebook's training cells; then the other notebooks, then the rest, in their order.
+# tests/test_course.py checks the names.
 LONG_FIRST = (
     "tests/test_site.py", "tests/test_jupyterlab.py", "tests/test_cell.py", "book/06-lab.ipynb",
     "book/05-lstm-gradients.ipynb", "tests/lab/test_bench.py", "tests/lab/test_experiments.py",
@@ -32,5 +33,7 @@ def pytest_collection_modifyitems(session, config, items):
     def key(item):
         path = Path(str(item.fspath))
         name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-        return rank.get(name, len(rank))
+        # then the other notebooks (10-20 s each), then the many short test files, so that
+        # what is handed out last is short
+        return rank.get(name, len(rank) + (0 if path.suffix == ".ipynb" else 1))
     items.sort(key=key)          # stable: tests keep their order within a file

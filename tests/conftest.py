@@ -18,10 +18,10 @@ def one_thread():
 
 
 # --------------------------------------------------------------- browser tests, marked
-# A test that uses the built site or Chromium (the `site`, `browser` or `lab` fixture of
+# A test that uses the built site or Chromium (the `site`, `browser`, `lab` or `lab_page` fixture of
 # tests/test_site.py and tests/test_jupyterlab.py) is marked `browser`, wherever it is:
 # `course.py unit` runs `-m "not browser"`, the quick check without them.
-BROWSER_FIXTURES = {"site", "browser", "lab", "reader"}
+BROWSER_FIXTURES = {"site", "browser", "lab", "lab_page"}
 
 
 def pytest_configure(config):
